@@ -1,0 +1,1 @@
+"""Agente: a virtual receptionist for hotels."""

@@ -1,0 +1,446 @@
+"""Domain values: everything that crosses a boundary (stored, queued, sent, logged).
+
+All are frozen, keyword-only msgspec Structs; "change" one with ``msgspec.structs.replace``.
+No provider field name appears here: plugins translate their wire types into these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "Address",
+    "BankDetails",
+    "Booking",
+    "BookingRequest",
+    "BusinessHours",
+    "Button",
+    "ChannelIdentities",
+    "Conversation",
+    "ConversationState",
+    "DepositPolicy",
+    "Guest",
+    "Hotel",
+    "HotelPms",
+    "InboundMessage",
+    "ListRow",
+    "ListSection",
+    "Location",
+    "Media",
+    "NightlyRate",
+    "Occupancy",
+    "Offer",
+    "OutButtons",
+    "OutDocument",
+    "OutImage",
+    "OutList",
+    "OutLocation",
+    "OutText",
+    "OutboundBody",
+    "OutboundMessage",
+    "PartyGuest",
+    "Payment",
+    "PmsCapabilities",
+    "Reservation",
+    "ReservationStatus",
+    "RoomType",
+    "Stay",
+    "conversation_key",
+]
+
+Localized: TypeAlias = dict[str, str]
+"""Text per language code (``es``, ``en``, ``pt``)."""
+
+
+class _Value(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+    """Base of all domain values."""
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class Media(_Value, kw_only=True):
+    """An attachment: where to fetch it from the provider, or where we stored it."""
+
+    media_id: str | None = None
+    url: str | None = None
+    mime_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    stored_key: str | None = None
+
+
+class Location(_Value, kw_only=True):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+InboundKind: TypeAlias = Literal[
+    "text", "interactive", "media", "location", "reaction", "contacts", "unsupported"
+]
+
+
+def conversation_key(hotel_id: str, channel: str, sender_id: str) -> str:
+    """The key that orders messages: one conversation per hotel, channel and sender."""
+    return f"{hotel_id}:{channel}:{sender_id}"
+
+
+class InboundMessage(_Value, kw_only=True):
+    """One message from a guest, as a channel plugin hands it to the inbox.
+
+    ``(channel, provider_message_id)`` is unique: the provider's own id for this message, so a
+    re-delivery is recognised. ``hotel_id`` comes from the identity that received the message (the
+    page, the phone number id, the mailbox), never from anything the sender controls.
+    """
+
+    channel: str
+    provider_message_id: str
+    hotel_id: str
+    sender_id: str
+    kind: InboundKind = "text"
+    text: str | None = None
+    choice_id: str | None = None
+    media: Media | None = None
+    location: Location | None = None
+    sender_name: str | None = None
+    sender_phone: str | None = None
+    sender_email: str | None = None
+    thread_id: str | None = None
+    sent_at: dt.datetime | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return conversation_key(self.hotel_id, self.channel, self.sender_id)
+
+
+class Button(_Value, kw_only=True):
+    id: str
+    title: str
+
+
+class ListRow(_Value, kw_only=True):
+    id: str
+    title: str
+    description: str | None = None
+
+
+class ListSection(_Value, kw_only=True):
+    title: str
+    rows: list[ListRow]
+
+
+class OutText(_Value, kw_only=True, tag="text"):
+    text: str
+
+
+class OutButtons(_Value, kw_only=True, tag="buttons"):
+    text: str
+    buttons: list[Button]
+    image_url: str | None = None
+
+
+class OutList(_Value, kw_only=True, tag="list"):
+    text: str
+    button: str
+    sections: list[ListSection]
+
+
+class OutImage(_Value, kw_only=True, tag="image"):
+    media: Media
+    caption: str | None = None
+
+
+class OutDocument(_Value, kw_only=True, tag="document"):
+    media: Media
+    caption: str | None = None
+
+
+class OutLocation(_Value, kw_only=True, tag="location"):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+
+
+OutboundBody: TypeAlias = OutText | OutButtons | OutList | OutImage | OutDocument | OutLocation
+
+
+class OutboundMessage(_Value, kw_only=True):
+    """A channel-neutral reply, queued in the outbox and handed to ``Channel.send``."""
+
+    channel: str
+    hotel_id: str
+    recipient_id: str
+    body: OutboundBody
+    in_reply_to: str | None = None
+    thread_id: str | None = None
+
+
+# --------------------------------------------------------------------------- hotels
+
+
+class Address(_Value, kw_only=True):
+    street: str
+    city: str
+    province: str | None = None
+    country: str = "AR"
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    directions: Localized = {}
+
+
+class RoomType(_Value, kw_only=True):
+    """A kind of room as the hotel sells it. ``units`` and ``base_rate`` feed the mock PMS."""
+
+    code: str
+    name: Localized
+    description: Localized = {}
+    beds: Localized = {}
+    max_adults: int = 2
+    max_children: int = 0
+    max_guests: int = 2
+    units: int = 1
+    base_rate: Decimal = Decimal(0)
+    weekend_rate: Decimal | None = None
+    photos: list[str] = []
+
+
+class DepositPolicy(_Value, kw_only=True):
+    """The seña: a percentage of the total or a fixed amount, paid within ``deadline_hours``."""
+
+    kind: Literal["percent", "fixed"] = "percent"
+    value: Decimal = Decimal(30)
+    deadline_hours: int = 24
+
+
+class BankDetails(_Value, kw_only=True):
+    bank: str
+    holder: str
+    tax_id: str | None = None
+    cbu: str | None = None
+    alias: str | None = None
+    account: str | None = None
+
+
+class BusinessHours(_Value, kw_only=True):
+    """Opening ranges: ``days`` are ISO weekdays (1 = Monday); ``close`` may be past midnight."""
+
+    days: list[int]
+    open: str
+    close: str
+
+
+class ChannelIdentities(_Value, kw_only=True):
+    """The addresses that receive messages for this hotel; how inbound mail finds its tenant."""
+
+    webchat: bool = True
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_display_phone: str | None = None
+    email: str | None = None
+
+
+class HotelPms(_Value, kw_only=True):
+    """Which PMS plugin serves this hotel, with the plugin's per-hotel options (no secrets)."""
+
+    plugin: str = "mock"
+    options: dict[str, str] = {}
+
+
+class Hotel(_Value, kw_only=True):
+    """A tenant: everything the agent needs to answer for one hotel."""
+
+    id: str
+    name: str
+    timezone: str = "America/Argentina/Buenos_Aires"
+    languages: list[str] = msgspec.field(default_factory=lambda: ["es", "en", "pt"])
+    default_language: str = "es"
+    currency: str = "ARS"
+    check_in_time: str = "14:00"
+    check_out_time: str = "10:00"
+    late_checkout: Localized = {}
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    address: Address | None = None
+    room_types: list[RoomType] = []
+    amenities: dict[str, Localized] = {}
+    policies: dict[str, Localized] = {}
+    payment_methods: Localized = {}
+    deposit: DepositPolicy = DepositPolicy()
+    bank: BankDetails | None = None
+    business_hours: list[BusinessHours] = []
+    on_call: str | None = None
+    channels: ChannelIdentities = ChannelIdentities()
+    pms: HotelPms = HotelPms()
+
+
+# --------------------------------------------------------------------------- guests, conversations
+
+
+class Guest(_Value, kw_only=True):
+    id: int
+    hotel_id: str
+    channel: str
+    sender_id: str
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    language: str | None = None
+    opted_out: bool = False
+
+
+class ConversationState(_Value, kw_only=True):
+    """What the dialogue remembers between turns. Grows with the dialogue; stored as JSON."""
+
+    mode: Literal["bot", "human", "closed"] = "bot"
+    language: str | None = None
+    turns: int = 0
+    last_intent: str | None = None
+    not_understood: int = 0
+
+
+class Conversation(_Value, kw_only=True):
+    id: int
+    hotel_id: str
+    channel: str
+    sender_id: str
+    guest_id: int
+    state: ConversationState
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+ReservationStatus: TypeAlias = Literal[
+    "requested",
+    "pending_deposit",
+    "awaiting_verification",
+    "confirmed",
+    "cancelled",
+    "expired",
+    "failed",
+]
+
+
+class Reservation(_Value, kw_only=True):
+    id: int
+    hotel_id: str
+    conversation_id: int | None
+    guest_id: int | None
+    client_reference: str
+    status: ReservationStatus
+    pms_booking_id: str | None = None
+    room_type: str | None = None
+    check_in: dt.date | None = None
+    check_out: dt.date | None = None
+    adults: int = 0
+    children: int = 0
+    total: Decimal | None = None
+    currency: str | None = None
+    deposit_amount: Decimal | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- PMS values
+
+
+class Stay(_Value, kw_only=True):
+    check_in: dt.date
+    check_out: dt.date
+
+    @property
+    def nights(self) -> int:
+        return (self.check_out - self.check_in).days
+
+    def dates(self) -> list[dt.date]:
+        return [self.check_in + dt.timedelta(days=i) for i in range(self.nights)]
+
+
+class Occupancy(_Value, kw_only=True):
+    adults: int
+    children_ages: list[int] = []
+
+    @property
+    def guests(self) -> int:
+        return self.adults + len(self.children_ages)
+
+
+class NightlyRate(_Value, kw_only=True):
+    date: dt.date
+    amount: Decimal
+
+
+class Offer(_Value, kw_only=True):
+    """One room type free for a stay, with its price broken down by night."""
+
+    room_type: str
+    name: str
+    units_left: int
+    nightly: list[NightlyRate]
+    total: Decimal
+    currency: str
+    max_guests: int
+    total_with_tax: Decimal | None = None
+    cancellation_rule: str | None = None
+
+
+class PartyGuest(_Value, kw_only=True):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class BookingRequest(_Value, kw_only=True):
+    """What we ask a PMS to book. ``client_reference`` is ours and makes the create idempotent."""
+
+    client_reference: str
+    room_type: str
+    stay: Stay
+    occupancy: Occupancy
+    guest: PartyGuest
+    rooms: int = 1
+    notes: str | None = None
+
+
+class Booking(_Value, kw_only=True):
+    booking_id: str
+    client_reference: str
+    status: Literal["pending", "confirmed", "cancelled"]
+    payment_status: Literal["unpaid", "partial", "paid"] = "unpaid"
+    room_type: str
+    stay: Stay
+    occupancy: Occupancy
+    rooms: int = 1
+    guest: PartyGuest
+    total: Decimal
+    paid: Decimal = Decimal(0)
+    currency: str
+
+
+class Payment(_Value, kw_only=True):
+    amount: Decimal
+    method: str = "bank_transfer"
+    reference: str | None = None
+
+
+class PmsCapabilities(_Value, kw_only=True):
+    """What a PMS plugin can do; the dialogue offers a handoff where a capability is missing."""
+
+    search_availability: bool = True
+    create_booking: bool = True
+    get_booking: bool = True
+    find_booking_by_reference: bool = True
+    modify_booking: bool = False
+    cancel_booking: bool = True
+    record_payment: bool = False
+    get_hotel_info: bool = False
+    get_room_types: bool = True
+    late_checkout_check: bool = False
