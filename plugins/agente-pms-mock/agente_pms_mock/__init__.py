@@ -112,7 +112,7 @@ class MockPms:
             late_checkout_check=False,
         ),
     )
-    _random: random.Random = attrs.field(init=False)
+    _random: random.Random = attrs.field(init=False, repr=False)
 
     @_random.default
     def _seeded(self) -> random.Random:
@@ -192,18 +192,18 @@ class MockPms:
         check_occupancy(request.occupancy)
         if request.rooms < 1:
             raise Permanent("a booking needs at least one room")
-        room_type = find_room_type(hotel, request.room_type)
-        if not fits(room_type, request.occupancy, request.rooms):
-            raise Permanent(
-                f"{request.occupancy.guests} guests do not fit in {request.rooms} "
-                f"room(s) of type {room_type.code!r}"
-            )
-        nightly = nightly_rates(room_type, request.stay)
 
         def change(ledger: Ledger) -> tuple[Ledger | None, Booking]:
             existing = ledger.references.get(request.client_reference)
             if existing is not None:
                 return None, ledger.bookings[existing]
+            # Only now: a retry must find its booking even if the hotel's room types changed.
+            room_type = find_room_type(hotel, request.room_type)
+            if not fits(room_type, request.occupancy, request.rooms):
+                raise Permanent(
+                    f"{request.occupancy.guests} guests do not fit in {request.rooms} "
+                    f"room(s) of type {room_type.code!r}"
+                )
             if free_units(ledger, room_type, request.stay) < request.rooms:
                 raise NotAvailable(
                     f"{request.rooms} room(s) of type {room_type.code!r} are not free from "
@@ -219,7 +219,7 @@ class MockPms:
                 occupancy=request.occupancy,
                 rooms=request.rooms,
                 guest=request.guest,
-                total=total_of(nightly, request.rooms),
+                total=total_of(nightly_rates(room_type, request.stay), request.rooms),
                 currency=hotel.currency,
             )
             return (

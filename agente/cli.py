@@ -1,0 +1,421 @@
+"""The ``agente`` command.
+
+    agente serve      the HTTP service (Granian) with its own worker, on the embedded default
+    agente worker     worker processes for production (PostgreSQL)
+    agente chat       talk to the agent in the terminal (``--jsonl`` for scripts)
+    agente plugins    installed and enabled plugins, with versions
+    agente migrate    apply (or roll back) database migrations
+    agente hotels     seed and list hotels
+    agente settings   the settings in force, secrets masked
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+
+from agente.errors import AgenteError
+
+__all__ = ["main"]
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"agente: {message}", file=sys.stderr)
+    return code
+
+
+def _env(overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    from agente.settings import read_environment
+
+    env = read_environment()
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            env[key] = value
+    return env
+
+
+async def _prepare(env: Mapping[str, str], *, quiet: bool = False) -> Any:
+    """Build deps, migrate and seed when ``AGENTE_AUTO_MIGRATE`` is on."""
+    from agente.deps import build_deps
+    from agente.hotels import load_hotels_file, seed_hotels
+    from agente.migrate import upgrade
+    from agente.settings import load_settings
+
+    settings = load_settings(env)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    deps = build_deps(settings, env)
+    for warning in deps.warnings:
+        print(f"agente: warning: {warning}", file=sys.stderr)
+    if settings.auto_migrate:
+        await upgrade(settings.database_url)
+        hotels = load_hotels_file(settings.hotels_file)
+        written = await seed_hotels(deps.db, hotels, deps.clock)
+        if written and not quiet:
+            print(f"agente: seeded hotels: {', '.join(written)}", file=sys.stderr)
+    return deps
+
+
+# ---------------------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from agente.logs import configure
+
+    overrides = {
+        "AGENTE_HOST": args.host,
+        "AGENTE_PORT": str(args.port) if args.port else None,
+        "AGENTE_WORKERS": str(args.workers) if args.workers else None,
+    }
+    env = _env(overrides)
+    from agente.settings import load_settings, redact_url
+
+    settings = load_settings(env)
+    configure(settings.log_level, settings.log_format)
+
+    async def _check() -> Any:
+        deps = await _prepare(env)
+        hotel = await deps.hotels.get(settings.default_hotel)
+        await deps.close()
+        return hotel
+
+    hotel = asyncio.run(_check())
+    for key, value in overrides.items():  # Granian's worker processes read the environment
+        if value is not None:
+            os.environ[key] = value
+    os.environ["AGENTE_AUTO_MIGRATE"] = "false"
+    host = "localhost" if settings.host in ("0.0.0.0", "127.0.0.1", "::") else settings.host  # noqa: S104
+    print(
+        f"Agente is starting on {redact_url(settings.database_url)} "
+        f"with {settings.workers} worker process(es).",
+        file=sys.stderr,
+    )
+    if hotel is not None and "webchat" in settings.channels:
+        print(
+            f"Open http://{host}:{settings.port}/ to chat with {hotel.name} as a guest.",
+            file=sys.stderr,
+        )
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "agente.app:create_app",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+# ---------------------------------------------------------------------------- worker
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from agente.logs import configure
+    from agente.settings import load_settings
+
+    env = _env({"AGENTE_WORKER_CONCURRENCY": str(args.concurrency) if args.concurrency else None})
+    settings = load_settings(env)
+    configure(settings.log_level, settings.log_format)
+
+    async def _run() -> None:
+        deps = await _prepare(env)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await deps.worker().run(stop)
+        finally:
+            await deps.close()
+
+    asyncio.run(_run())
+    return 0
+
+
+# ---------------------------------------------------------------------------- chat
+
+
+async def _turn(deps: Any, hotel_id: str, session: str, text: str, timeout: float) -> dict[str, Any]:
+    """Send one guest message through the real path and wait for its replies."""
+    from agente.adapters.sql import inbox, outbox
+    from agente.domain import InboundMessage
+    from agente.service import load_conversation
+
+    message = InboundMessage(
+        channel="webchat",
+        provider_message_id=f"{session}:{uuid.uuid4().hex}",
+        hotel_id=hotel_id,
+        sender_id=session,
+        text=text,
+    )
+    result = await deps.ingress.accept([message])
+    inbox_id = result.accepted[0]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with deps.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(inbox.c.status, inbox.c.result, inbox.c.last_error).where(
+                        inbox.c.id == inbox_id
+                    )
+                )
+            ).one()
+            replies = (
+                await conn.execute(
+                    sa.select(outbox.c.message, outbox.c.status)
+                    .where(outbox.c.inbox_id == inbox_id)
+                    .order_by(outbox.c.id)
+                )
+            ).all()
+        settled = row.status == "dead" or (
+            row.status == "done" and all(r.status not in ("pending", "sending") for r in replies)
+        )
+        if settled or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    async with deps.db.begin() as conn:
+        _, state = await load_conversation(conn, hotel_id, "webchat", session)
+    out: dict[str, Any] = {
+        "guest": text,
+        "intent": (row.result or {}).get("intent"),
+        "replies": [
+            {**r.message["body"], "status": r.status} for r in replies
+        ],
+        "conversation": msgspec.to_builtins(state),
+        "reservation": None,
+    }
+    if row.status == "dead":
+        out["error"] = row.last_error
+    elif not settled:
+        out["error"] = f"no reply within {timeout:g} s"
+    return out
+
+
+def _reply_text(body: dict[str, Any]) -> str:
+    kind = body.get("type")
+    text = body.get("text") or body.get("caption") or ""
+    if kind == "buttons":
+        text += "".join(f"\n  [{i}] {b['title']}" for i, b in enumerate(body["buttons"], 1))
+    elif kind == "list":
+        rows = [r for s in body["sections"] for r in s["rows"]]
+        text += "".join(f"\n  {i}. {r['title']}" for i, r in enumerate(rows, 1))
+    elif kind == "location":
+        text = f"📍 {body.get('name') or ''} {body.get('address') or ''} ({body['latitude']}, {body['longitude']})"
+    elif kind in ("image", "document"):
+        text = f"[{kind}: {body['media'].get('filename') or body['media'].get('url')}] {text}"
+    return text.strip()
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from agente.logs import configure
+    from agente.settings import load_settings
+
+    env = _env()
+    env.setdefault("AGENTE_LOG_LEVEL", "WARNING")
+    settings = load_settings(env)
+    configure(settings.log_level, "console" if sys.stderr.isatty() else "json")
+
+    async def _run() -> int:
+        deps = await _prepare(env, quiet=args.jsonl)
+        hotel_id = args.hotel or settings.default_hotel
+        hotel = await deps.hotels.get(hotel_id)
+        if hotel is None:
+            await deps.close()
+            return _fail(f"no hotel {hotel_id!r}; see 'agente hotels list'")
+        session = args.session or f"cli-{uuid.uuid4().hex[:12]}"
+        stop = asyncio.Event()
+        worker = asyncio.create_task(deps.worker().run(stop))
+        loop = asyncio.get_running_loop()
+        try:
+            if not args.jsonl:
+                print(f"Chatting with {hotel.name} as a guest (session {session}).")
+                print("Write a message and press Enter; Ctrl-D or /quit to leave.\n")
+            while True:
+                if not args.jsonl:
+                    print("you> ", end="", flush=True)
+                line = await loop.run_in_executor(None, sys.stdin.readline)
+                if not line:
+                    break
+                text = line.rstrip("\n")
+                if not text.strip():
+                    continue
+                if text.strip() in ("/quit", "/exit"):
+                    break
+                turn = await _turn(deps, hotel.id, session, text, args.timeout)
+                if args.jsonl:
+                    print(json.dumps(turn, ensure_ascii=False), flush=True)
+                else:
+                    for reply in turn["replies"]:
+                        print(f"{hotel.name}> {_reply_text(reply)}")
+                    if "error" in turn:
+                        print(f"(agente: {turn['error']})")
+        finally:
+            stop.set()
+            await worker
+            await deps.close()
+        return 0
+
+    return asyncio.run(_run())
+
+
+# ---------------------------------------------------------------------------- plugins
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from agente.registry import CHANNELS, PMS, discover
+    from agente.settings import load_settings
+
+    settings = load_settings(_env())
+    enabled = {CHANNELS: settings.channels, PMS: settings.pms}
+    rows = []
+    for group in (CHANNELS, PMS):
+        found = discover(group)
+        names = [i.name for i in found]
+        for item in found:
+            state = "enabled" if item.name in enabled[group] else "installed"
+            if names.count(item.name) > 1:
+                state += " (DUPLICATE)"
+            rows.append((group, item.name, item.distribution, item.version, state))
+        for name in enabled[group]:
+            if name not in names:
+                rows.append((group, name, "-", "-", "enabled, NOT INSTALLED"))
+    if args.json:
+        print(json.dumps([dict(zip(("group", "name", "distribution", "version", "state"), r, strict=True)) for r in rows], indent=2))
+        return 0
+    widths = [max(len(r[i]) for r in [*rows, ("group", "name", "distribution", "version", "state")]) for i in range(5)]
+    header = ("GROUP", "NAME", "DISTRIBUTION", "VERSION", "STATE")
+    for row in [header, *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+# ---------------------------------------------------------------------------- migrate, hotels, settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from agente.migrate import current, downgrade, upgrade
+    from agente.settings import load_settings, redact_url
+
+    settings = load_settings(_env())
+    url = settings.database_url
+    if args.action == "upgrade":
+        asyncio.run(upgrade(url, args.revision or "head"))
+    elif args.action == "downgrade":
+        if not args.revision:
+            return _fail("downgrade needs a revision (e.g. 'base' or '-1')")
+        asyncio.run(downgrade(url, args.revision))
+    print(f"{redact_url(url)}: at revision {asyncio.run(current(url)) or 'base (empty)'}")
+    return 0
+
+
+def cmd_hotels(args: argparse.Namespace) -> int:
+    from agente.deps import build_deps
+    from agente.hotels import load_hotels_file, seed_hotels
+    from agente.migrate import upgrade
+    from agente.settings import load_settings
+
+    env = _env()
+    settings = load_settings(env)
+
+    async def _run() -> int:
+        deps = build_deps(settings, env)
+        try:
+            if args.action == "seed":
+                await upgrade(settings.database_url)
+                hotels = load_hotels_file(args.file or settings.hotels_file)
+                written = await seed_hotels(deps.db, hotels, deps.clock, overwrite=args.overwrite)
+                skipped = [h.id for h in hotels if h.id not in written]
+                print(f"seeded: {', '.join(written) or 'none'}")
+                if skipped:
+                    print(f"already present (use --overwrite to replace): {', '.join(skipped)}")
+            else:
+                for hotel in await deps.hotels.all():
+                    print(f"{hotel.id}\t{hotel.name}\t{hotel.timezone}\tpms={hotel.pms.plugin}")
+        finally:
+            await deps.close()
+        return 0
+
+    return asyncio.run(_run())
+
+
+def cmd_settings(_args: argparse.Namespace) -> int:
+    from agente.settings import PREFIX, describe, load_settings
+
+    for name, value in describe(load_settings(_env()), PREFIX).items():
+        print(f"{name}={value}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agente", description="A virtual receptionist for hotels.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the HTTP service (with its own worker by default)")
+    p.add_argument("--host", help="bind address (AGENTE_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (AGENTE_PORT, default 8000)")
+    p.add_argument("--workers", type=int, help="Granian worker processes (AGENTE_WORKERS, default 1)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="run a message worker process")
+    p.add_argument("--concurrency", type=int, help="messages at once (AGENTE_WORKER_CONCURRENCY)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("chat", help="chat with the agent in the terminal")
+    p.add_argument("--hotel", help="hotel id (default AGENTE_DEFAULT_HOTEL)")
+    p.add_argument("--session", help="conversation id to continue (default: a new one)")
+    p.add_argument("--jsonl", action="store_true", help="one guest message per stdin line, one JSON object per turn")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("plugins", help="list installed and enabled plugins")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plugins)
+
+    p = sub.add_parser("migrate", help="database migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
+    p.add_argument("revision", nargs="?")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("hotels", help="seed or list hotels")
+    p.add_argument("action", choices=["seed", "list"])
+    p.add_argument("--file", help="TOML file (default AGENTE_HOTELS_FILE, else the demo hotel)")
+    p.add_argument("--overwrite", action="store_true", help="replace hotels that already exist")
+    p.set_defaults(func=cmd_hotels)
+
+    p = sub.add_parser("settings", help="print the settings in force (secrets masked)")
+    p.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AgenteError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())

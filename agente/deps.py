@@ -1,0 +1,177 @@
+"""Everything a request handler or the worker needs, built once per process from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from agente.adapters.memory import MemoryStore
+from agente.adapters.redis import FallbackStore, RedisStore
+from agente.adapters.sql import Database, SqlPluginState
+from agente.clock import SystemClock
+from agente.hotels import HotelDirectory
+from agente.messaging import MessageStore, QueueSettings
+from agente.metrics import Metrics
+from agente.registry import (
+    CHANNELS,
+    PMS,
+    AcceptResult,
+    Ingress,
+    Installed,
+    Loaded,
+    PluginContext,
+    load_enabled,
+    plugin_variable_names,
+)
+from agente.service import Service
+from agente.settings import PREFIX, Settings, known_names, unknown_variables
+from agente.worker import Notifier, Worker
+
+if TYPE_CHECKING:
+    from agente.domain import InboundMessage
+    from agente.ports import Channel, Clock, Pms, Store
+
+__all__ = ["AppDeps", "AppIngress", "Deps", "build_deps"]
+
+
+@attrs.define
+class AppIngress(Ingress):
+    """Durable accept for channel routes: commit first, then count and wake the worker."""
+
+    messages: MessageStore
+    metrics: Metrics
+    notifier: Notifier
+
+    async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
+        result = await self.messages.accept(messages)
+        if messages:
+            channel = messages[0].channel
+            if result.accepted:
+                self.metrics.messages_accepted.labels(channel).inc(len(result.accepted))
+                self.notifier.wake_worker()
+            if result.duplicates:
+                self.metrics.messages_duplicate.labels(channel).inc(result.duplicates)
+        return result
+
+
+@attrs.frozen
+class Deps:
+    settings: Settings
+    clock: Clock
+    db: Database
+    store: Store
+    hotels: HotelDirectory
+    messages: MessageStore
+    service: Service
+    notifier: Notifier
+    metrics: Metrics
+    ingress: AppIngress
+    channels: dict[str, Channel]
+    pms: dict[str, Pms]
+    channel_plugins: dict[str, Loaded[Any]]
+    pms_plugins: dict[str, Loaded[Any]]
+    warnings: list[str]
+
+    def worker(self) -> Worker:
+        return Worker(
+            messages=self.messages,
+            handle=self.service.handle,
+            channels=self.channels,
+            clock=self.clock,
+            metrics=self.metrics,
+            notifier=self.notifier,
+            concurrency=self.settings.worker_concurrency,
+            poll_interval=self.settings.worker_poll_interval,
+        )
+
+    async def close(self) -> None:
+        for pms in self.pms.values():
+            closer = getattr(pms, "aclose", None)
+            if closer is not None:
+                await closer()
+        for channel in self.channels.values():
+            closer = getattr(channel, "aclose", None)
+            if closer is not None:
+                await closer()
+        close_store = getattr(self.store, "close", None)
+        if close_store is not None:
+            await close_store()
+        await self.db.close()
+
+
+AppDeps: TypeAlias = NamedDependency[SkipValidation[Deps]]
+"""How a route handler asks for the dependencies: ``deps: AppDeps`` (named, not re-validated)."""
+
+
+def build_deps(
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+    installed: Mapping[str, Sequence[Installed]] | None = None,
+) -> Deps:
+    """Build every component; raises ``ConfigError``/``PluginError`` before anything starts.
+
+    Nothing here does I/O: pools and clients connect on first use.
+    """
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    db = Database.connect(settings.database_url)
+    store: Store
+    if settings.redis_url:
+        store = FallbackStore(
+            primary=RedisStore.from_url(settings.redis_url, timeout=settings.readiness_timeout),
+            on_change=lambda up: metrics.dependency_up.labels("redis").set(1 if up else 0),
+        )
+    else:
+        store = MemoryStore()
+    channel_plugins = load_enabled(
+        CHANNELS, settings.channels, env, installed=(installed or {}).get(CHANNELS)
+    )
+    pms_plugins = load_enabled(PMS, settings.pms, env, installed=(installed or {}).get(PMS))
+    ctx = PluginContext(settings=settings, clock=clock, store=store, state=SqlPluginState(db, clock))
+    channels = {name: item.spec.build(item.settings, ctx) for name, item in channel_plugins.items()}
+    pms = {name: item.spec.build(item.settings, ctx) for name, item in pms_plugins.items()}
+    known = (
+        known_names(Settings, PREFIX)
+        | plugin_variable_names(channel_plugins.values())
+        | plugin_variable_names(pms_plugins.values())
+    )
+    warnings = [
+        f"{name} is set but no setting of Agente or of an enabled plugin uses it (a typo?)"
+        for name in unknown_variables(env, known)
+    ]
+    messages = MessageStore(
+        db=db,
+        clock=clock,
+        settings=QueueSettings(
+            lease_seconds=settings.lease_seconds,
+            inbox_max_attempts=settings.inbox_max_attempts,
+            outbox_max_attempts=settings.outbox_max_attempts,
+            backoff_base=settings.outbox_backoff_base,
+            backoff_max=settings.outbox_backoff_max,
+        ),
+    )
+    hotels = HotelDirectory(db=db, clock=clock)
+    notifier = Notifier()
+    return Deps(
+        settings=settings,
+        clock=clock,
+        db=db,
+        store=store,
+        hotels=hotels,
+        messages=messages,
+        service=Service(db=db, messages=messages, hotels=hotels, clock=clock),
+        notifier=notifier,
+        metrics=metrics,
+        ingress=AppIngress(messages=messages, metrics=metrics, notifier=notifier),
+        channels=channels,
+        pms=pms,
+        channel_plugins=channel_plugins,
+        pms_plugins=pms_plugins,
+        warnings=warnings,
+    )
