@@ -1,0 +1,159 @@
+"""Shared fixtures: real SQLite, PostgreSQL and Redis; hypothesis profiles.
+
+PostgreSQL and Redis are the machine's own services (127.0.0.1). When one is down the tests
+that need it skip, except under ``CI=true`` where they fail: CI must exercise everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+from agente.adapters.sql import Database, metadata
+from agente.migrate import upgrade
+from agente.testing import FrozenClock
+
+CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("AGENTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("AGENTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+settings.register_profile("quick", max_examples=40, deadline=None)
+settings.register_profile(
+    "thorough",
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough" if CI else "quick"))
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    message = f"{what} is not reachable ({type(error).__name__}: {error})"
+    if CI:
+        pytest.fail(f"{message}; CI=true forbids skipping integration tests")
+    pytest.skip(message)
+
+
+async def _pg_create(name: str) -> None:
+    import asyncpg
+
+    dsn = PG_ADMIN_URL.replace("+asyncpg", "")
+    conn = await asyncpg.connect(dsn, timeout=3)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _pg_drop(name: str) -> None:
+    import asyncpg
+
+    dsn = PG_ADMIN_URL.replace("+asyncpg", "")
+    conn = await asyncpg.connect(dsn, timeout=3)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated to head."""
+    name = f"agente_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_pg_create(name))
+    except Exception as exc:
+        unavailable("PostgreSQL", exc)
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = f"{base}/{name}"
+    asyncio.run(upgrade(url))
+    yield url
+    asyncio.run(_pg_drop(name))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return str(path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Any, sqlite_template: str) -> Iterator[str]:
+    """Each test that takes this runs on both backends, with empty tables."""
+    if request.param == "sqlite":
+        import shutil
+
+        path = tmp_path / "agente.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_url")
+    asyncio.run(_truncate(url))
+    yield url
+
+
+async def _truncate(url: str) -> None:
+    db = Database.connect(url)
+    try:
+        async with db.begin() as conn:
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database.connect(db_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """Redis database 15, emptied before and after the test."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except Exception as exc:
+        client.close()
+        unavailable("Redis", exc)
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+async def make_deps(clock: FrozenClock) -> AsyncIterator[Any]:
+    """Build real ``Deps`` on a database URL, with the demo hotel seeded; closed at teardown."""
+    from agente.deps import build_deps
+    from agente.hotels import load_hotels_file, seed_hotels
+    from agente.settings import load_settings
+
+    built: list[Any] = []
+
+    async def factory(url: str, *, use_clock: bool = True, **env: str) -> Any:
+        environ = {"AGENTE_DATABASE_URL": url, "AGENTE_EMBEDDED_WORKER": "false", **env}
+        deps = build_deps(load_settings(environ), environ, clock=clock if use_clock else None)
+        await seed_hotels(deps.db, load_hotels_file(None), deps.clock)
+        built.append(deps)
+        return deps
+
+    yield factory
+    for deps in built:
+        await deps.close()
