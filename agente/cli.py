@@ -1,12 +1,12 @@
 """The ``agente`` command.
 
-    agente serve      the HTTP service (Granian) with its own worker, on the embedded default
-    agente worker     worker processes for production (PostgreSQL)
-    agente chat       talk to the agent in the terminal (``--jsonl`` for scripts)
-    agente plugins    installed and enabled plugins, with versions
-    agente migrate    apply (or roll back) database migrations
-    agente hotels     seed and list hotels
-    agente settings   the settings in force, secrets masked
+agente serve      the HTTP service (Granian) with its own worker, on the embedded default
+agente worker     worker processes for production (PostgreSQL)
+agente chat       talk to the agent in the terminal (``--jsonl`` for scripts)
+agente plugins    installed and enabled plugins, with versions
+agente migrate    apply (or roll back) database migrations
+agente hotels     seed and list hotels
+agente settings   the settings in force, secrets masked
 """
 
 from __future__ import annotations
@@ -150,7 +150,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- chat
 
 
-async def _turn(deps: Any, hotel_id: str, session: str, text: str, timeout: float) -> dict[str, Any]:
+async def _turn(
+    deps: Any, hotel_id: str, session: str, text: str, timeout: float
+) -> dict[str, Any]:
     """Send one guest message through the real path and wait for its replies."""
     from agente.adapters.sql import inbox, outbox
     from agente.domain import InboundMessage
@@ -194,9 +196,7 @@ async def _turn(deps: Any, hotel_id: str, session: str, text: str, timeout: floa
     out: dict[str, Any] = {
         "guest": text,
         "intent": (row.result or {}).get("intent"),
-        "replies": [
-            {**r.message["body"], "status": r.status} for r in replies
-        ],
+        "replies": [{**r.message["body"], "status": r.status} for r in replies],
         "conversation": msgspec.to_builtins(state),
         "reservation": None,
     }
@@ -296,9 +296,20 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             if name not in names:
                 rows.append((group, name, "-", "-", "enabled, NOT INSTALLED"))
     if args.json:
-        print(json.dumps([dict(zip(("group", "name", "distribution", "version", "state"), r, strict=True)) for r in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    dict(zip(("group", "name", "distribution", "version", "state"), r, strict=True))
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
         return 0
-    widths = [max(len(r[i]) for r in [*rows, ("group", "name", "distribution", "version", "state")]) for i in range(5)]
+    widths = [
+        max(len(r[i]) for r in [*rows, ("group", "name", "distribution", "version", "state")])
+        for i in range(5)
+    ]
     header = ("GROUP", "NAME", "DISTRIBUTION", "VERSION", "STATE")
     for row in [header, *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -366,13 +377,17 @@ def cmd_settings(_args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="agente", description="A virtual receptionist for hotels.")
+    parser = argparse.ArgumentParser(
+        prog="agente", description="A virtual receptionist for hotels."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the HTTP service (with its own worker by default)")
     p.add_argument("--host", help="bind address (AGENTE_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (AGENTE_PORT, default 8000)")
-    p.add_argument("--workers", type=int, help="Granian worker processes (AGENTE_WORKERS, default 1)")
+    p.add_argument(
+        "--workers", type=int, help="Granian worker processes (AGENTE_WORKERS, default 1)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("worker", help="run a message worker process")
@@ -382,7 +397,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="chat with the agent in the terminal")
     p.add_argument("--hotel", help="hotel id (default AGENTE_DEFAULT_HOTEL)")
     p.add_argument("--session", help="conversation id to continue (default: a new one)")
-    p.add_argument("--jsonl", action="store_true", help="one guest message per stdin line, one JSON object per turn")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one guest message per stdin line, one JSON object per turn",
+    )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply")
     p.set_defaults(func=cmd_chat)
 
@@ -391,7 +410,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plugins)
 
     p = sub.add_parser("migrate", help="database migrations")
-    p.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
+    p.add_argument(
+        "action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade"
+    )
     p.add_argument("revision", nargs="?")
     p.set_defaults(func=cmd_migrate)
 

@@ -133,7 +133,9 @@ def build_deps(
         CHANNELS, settings.channels, env, installed=(installed or {}).get(CHANNELS)
     )
     pms_plugins = load_enabled(PMS, settings.pms, env, installed=(installed or {}).get(PMS))
-    ctx = PluginContext(settings=settings, clock=clock, store=store, state=SqlPluginState(db, clock))
+    ctx = PluginContext(
+        settings=settings, clock=clock, store=store, state=SqlPluginState(db, clock)
+    )
     channels = {name: item.spec.build(item.settings, ctx) for name, item in channel_plugins.items()}
     pms = {name: item.spec.build(item.settings, ctx) for name, item in pms_plugins.items()}
     known = (

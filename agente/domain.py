@@ -63,7 +63,7 @@ class _Value(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Fa
 # --------------------------------------------------------------------------- messages
 
 
-class Media(_Value, kw_only=True):
+class Media(_Value, frozen=True, kw_only=True):
     """An attachment: where to fetch it from the provider, or where we stored it."""
 
     media_id: str | None = None
@@ -75,7 +75,7 @@ class Media(_Value, kw_only=True):
     stored_key: str | None = None
 
 
-class Location(_Value, kw_only=True):
+class Location(_Value, frozen=True, kw_only=True):
     latitude: float
     longitude: float
     name: str | None = None
@@ -92,7 +92,7 @@ def conversation_key(hotel_id: str, channel: str, sender_id: str) -> str:
     return f"{hotel_id}:{channel}:{sender_id}"
 
 
-class InboundMessage(_Value, kw_only=True):
+class InboundMessage(_Value, frozen=True, kw_only=True):
     """One message from a guest, as a channel plugin hands it to the inbox.
 
     ``(channel, provider_message_id)`` is unique: the provider's own id for this message, so a
@@ -120,49 +120,49 @@ class InboundMessage(_Value, kw_only=True):
         return conversation_key(self.hotel_id, self.channel, self.sender_id)
 
 
-class Button(_Value, kw_only=True):
+class Button(_Value, frozen=True, kw_only=True):
     id: str
     title: str
 
 
-class ListRow(_Value, kw_only=True):
+class ListRow(_Value, frozen=True, kw_only=True):
     id: str
     title: str
     description: str | None = None
 
 
-class ListSection(_Value, kw_only=True):
+class ListSection(_Value, frozen=True, kw_only=True):
     title: str
     rows: list[ListRow]
 
 
-class OutText(_Value, kw_only=True, tag="text"):
+class OutText(_Value, frozen=True, kw_only=True, tag="text"):
     text: str
 
 
-class OutButtons(_Value, kw_only=True, tag="buttons"):
+class OutButtons(_Value, frozen=True, kw_only=True, tag="buttons"):
     text: str
     buttons: list[Button]
     image_url: str | None = None
 
 
-class OutList(_Value, kw_only=True, tag="list"):
+class OutList(_Value, frozen=True, kw_only=True, tag="list"):
     text: str
     button: str
     sections: list[ListSection]
 
 
-class OutImage(_Value, kw_only=True, tag="image"):
+class OutImage(_Value, frozen=True, kw_only=True, tag="image"):
     media: Media
     caption: str | None = None
 
 
-class OutDocument(_Value, kw_only=True, tag="document"):
+class OutDocument(_Value, frozen=True, kw_only=True, tag="document"):
     media: Media
     caption: str | None = None
 
 
-class OutLocation(_Value, kw_only=True, tag="location"):
+class OutLocation(_Value, frozen=True, kw_only=True, tag="location"):
     latitude: float
     longitude: float
     name: str | None = None
@@ -172,7 +172,7 @@ class OutLocation(_Value, kw_only=True, tag="location"):
 OutboundBody: TypeAlias = OutText | OutButtons | OutList | OutImage | OutDocument | OutLocation
 
 
-class OutboundMessage(_Value, kw_only=True):
+class OutboundMessage(_Value, frozen=True, kw_only=True):
     """A channel-neutral reply, queued in the outbox and handed to ``Channel.send``."""
 
     channel: str
@@ -186,7 +186,7 @@ class OutboundMessage(_Value, kw_only=True):
 # --------------------------------------------------------------------------- hotels
 
 
-class Address(_Value, kw_only=True):
+class Address(_Value, frozen=True, kw_only=True):
     street: str
     city: str
     province: str | None = None
@@ -197,7 +197,7 @@ class Address(_Value, kw_only=True):
     directions: Localized = {}
 
 
-class RoomType(_Value, kw_only=True):
+class RoomType(_Value, frozen=True, kw_only=True):
     """A kind of room as the hotel sells it. ``units`` and ``base_rate`` feed the mock PMS."""
 
     code: str
@@ -213,7 +213,7 @@ class RoomType(_Value, kw_only=True):
     photos: list[str] = []
 
 
-class DepositPolicy(_Value, kw_only=True):
+class DepositPolicy(_Value, frozen=True, kw_only=True):
     """The seña: a percentage of the total or a fixed amount, paid within ``deadline_hours``."""
 
     kind: Literal["percent", "fixed"] = "percent"
@@ -221,7 +221,7 @@ class DepositPolicy(_Value, kw_only=True):
     deadline_hours: int = 24
 
 
-class BankDetails(_Value, kw_only=True):
+class BankDetails(_Value, frozen=True, kw_only=True):
     bank: str
     holder: str
     tax_id: str | None = None
@@ -230,7 +230,7 @@ class BankDetails(_Value, kw_only=True):
     account: str | None = None
 
 
-class BusinessHours(_Value, kw_only=True):
+class BusinessHours(_Value, frozen=True, kw_only=True):
     """Opening ranges: ``days`` are ISO weekdays (1 = Monday); ``close`` may be past midnight."""
 
     days: list[int]
@@ -238,7 +238,7 @@ class BusinessHours(_Value, kw_only=True):
     close: str
 
 
-class ChannelIdentities(_Value, kw_only=True):
+class ChannelIdentities(_Value, frozen=True, kw_only=True):
     """The addresses that receive messages for this hotel; how inbound mail finds its tenant."""
 
     webchat: bool = True
@@ -247,14 +247,14 @@ class ChannelIdentities(_Value, kw_only=True):
     email: str | None = None
 
 
-class HotelPms(_Value, kw_only=True):
+class HotelPms(_Value, frozen=True, kw_only=True):
     """Which PMS plugin serves this hotel, with the plugin's per-hotel options (no secrets)."""
 
     plugin: str = "mock"
     options: dict[str, str] = {}
 
 
-class Hotel(_Value, kw_only=True):
+class Hotel(_Value, frozen=True, kw_only=True):
     """A tenant: everything the agent needs to answer for one hotel."""
 
     id: str
@@ -285,7 +285,7 @@ class Hotel(_Value, kw_only=True):
 # --------------------------------------------------------------------------- guests, conversations
 
 
-class Guest(_Value, kw_only=True):
+class Guest(_Value, frozen=True, kw_only=True):
     id: int
     hotel_id: str
     channel: str
@@ -297,7 +297,7 @@ class Guest(_Value, kw_only=True):
     opted_out: bool = False
 
 
-class ConversationState(_Value, kw_only=True):
+class ConversationState(_Value, frozen=True, kw_only=True):
     """What the dialogue remembers between turns. Grows with the dialogue; stored as JSON."""
 
     mode: Literal["bot", "human", "closed"] = "bot"
@@ -307,7 +307,7 @@ class ConversationState(_Value, kw_only=True):
     not_understood: int = 0
 
 
-class Conversation(_Value, kw_only=True):
+class Conversation(_Value, frozen=True, kw_only=True):
     id: int
     hotel_id: str
     channel: str
@@ -329,7 +329,7 @@ ReservationStatus: TypeAlias = Literal[
 ]
 
 
-class Reservation(_Value, kw_only=True):
+class Reservation(_Value, frozen=True, kw_only=True):
     id: int
     hotel_id: str
     conversation_id: int | None
@@ -352,7 +352,7 @@ class Reservation(_Value, kw_only=True):
 # --------------------------------------------------------------------------- PMS values
 
 
-class Stay(_Value, kw_only=True):
+class Stay(_Value, frozen=True, kw_only=True):
     check_in: dt.date
     check_out: dt.date
 
@@ -364,7 +364,7 @@ class Stay(_Value, kw_only=True):
         return [self.check_in + dt.timedelta(days=i) for i in range(self.nights)]
 
 
-class Occupancy(_Value, kw_only=True):
+class Occupancy(_Value, frozen=True, kw_only=True):
     adults: int
     children_ages: list[int] = []
 
@@ -373,12 +373,12 @@ class Occupancy(_Value, kw_only=True):
         return self.adults + len(self.children_ages)
 
 
-class NightlyRate(_Value, kw_only=True):
+class NightlyRate(_Value, frozen=True, kw_only=True):
     date: dt.date
     amount: Decimal
 
 
-class Offer(_Value, kw_only=True):
+class Offer(_Value, frozen=True, kw_only=True):
     """One room type free for a stay, with its price broken down by night."""
 
     room_type: str
@@ -392,13 +392,13 @@ class Offer(_Value, kw_only=True):
     cancellation_rule: str | None = None
 
 
-class PartyGuest(_Value, kw_only=True):
+class PartyGuest(_Value, frozen=True, kw_only=True):
     name: str
     email: str | None = None
     phone: str | None = None
 
 
-class BookingRequest(_Value, kw_only=True):
+class BookingRequest(_Value, frozen=True, kw_only=True):
     """What we ask a PMS to book. ``client_reference`` is ours and makes the create idempotent."""
 
     client_reference: str
@@ -410,7 +410,7 @@ class BookingRequest(_Value, kw_only=True):
     notes: str | None = None
 
 
-class Booking(_Value, kw_only=True):
+class Booking(_Value, frozen=True, kw_only=True):
     booking_id: str
     client_reference: str
     status: Literal["pending", "confirmed", "cancelled"]
@@ -425,13 +425,13 @@ class Booking(_Value, kw_only=True):
     currency: str
 
 
-class Payment(_Value, kw_only=True):
+class Payment(_Value, frozen=True, kw_only=True):
     amount: Decimal
     method: str = "bank_transfer"
     reference: str | None = None
 
 
-class PmsCapabilities(_Value, kw_only=True):
+class PmsCapabilities(_Value, frozen=True, kw_only=True):
     """What a PMS plugin can do; the dialogue offers a handoff where a capability is missing."""
 
     search_availability: bool = True

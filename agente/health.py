@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agente.deps import AppDeps, Deps
 
-__all__ = ["live", "metrics", "ready", "readiness"]
+__all__ = ["live", "metrics", "readiness", "ready"]
 
 log = structlog.get_logger("agente.health")
 
@@ -58,9 +58,7 @@ async def readiness(deps: Deps) -> tuple[bool, dict[str, Any]]:
 
         checks["pms"] = (True, _pms)
     names = list(checks)
-    results = await asyncio.gather(
-        *(_probe(checks[n][1], s.readiness_timeout) for n in names)
-    )
+    results = await asyncio.gather(*(_probe(checks[n][1], s.readiness_timeout) for n in names))
     body: dict[str, Any] = {}
     ready = True
     for name, result in zip(names, results, strict=True):

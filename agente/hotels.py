@@ -110,9 +110,7 @@ class HotelDirectory:
     async def refresh(self) -> None:
         async with self.db.begin() as conn:
             rows = await conn.execute(sa.select(hotels_table.c.config))
-            self._by_id = {
-                h.id: h for h in (msgspec.convert(r.config, Hotel) for r in rows)
-            }
+            self._by_id = {h.id: h for h in (msgspec.convert(r.config, Hotel) for r in rows)}
         self._loaded_at = self.clock.now()
 
     async def _fresh(self) -> dict[str, Hotel]:

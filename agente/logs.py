@@ -29,7 +29,22 @@ def mask(text: str) -> str:
     return _DOCUMENT.sub(lambda m: "***" + m.group(0)[-2:], text)
 
 
-_SAFE_KEYS = {"timestamp", "level", "logger", "event_id", "message_id", "conversation_id", "inbox_id", "outbox_id", "hotel_id", "channel", "status", "duration_ms", "attempts", "worker"}
+_SAFE_KEYS = {
+    "timestamp",
+    "level",
+    "logger",
+    "event_id",
+    "message_id",
+    "conversation_id",
+    "inbox_id",
+    "outbox_id",
+    "hotel_id",
+    "channel",
+    "status",
+    "duration_ms",
+    "attempts",
+    "worker",
+}
 
 
 def mask_personal_data(

@@ -74,7 +74,7 @@ class OutboxItem:
 def backoff(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with equal jitter: between half and all of ``base * 2**(attempt-1)``."""
     ceiling = min(cap, base * 2 ** max(0, attempt - 1))
-    return ceiling / 2 + rng.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 @attrs.define

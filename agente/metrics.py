@@ -43,7 +43,9 @@ class Metrics:
         self.dependency_up = Gauge(
             "dependency_up", "1 when the dependency answered its last check.", ["name"], registry=r
         )
-        self.readiness_up = Gauge("readiness_up", "1 when the last readiness check passed.", registry=r)
+        self.readiness_up = Gauge(
+            "readiness_up", "1 when the last readiness check passed.", registry=r
+        )
         self.readiness_last_check = Gauge(
             "readiness_last_check_timestamp_seconds",
             "Unix time of the last readiness check.",
@@ -109,7 +111,7 @@ class HttpMetrics:
     metrics: Metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # type: ignore[comparison-overlap]
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
@@ -36,8 +36,8 @@ __all__ = [
     "load_enabled",
 ]
 
-CHANNELS = "agente.channels"
-PMS = "agente.pms"
+CHANNELS: Final = "agente.channels"
+PMS: Final = "agente.pms"
 Group = Literal["agente.channels", "agente.pms"]
 
 P = TypeVar("P", "ChannelPlugin", "PmsPlugin")

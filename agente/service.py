@@ -88,6 +88,7 @@ class Service:
             "intent": state.last_intent,
             "language": state.language,
             "replies": len(outbound),
+            "worker": worker_id,
         }
         async with self.db.begin() as conn:
             await self.messages.finish(conn, item, worker_id, result)

@@ -9,6 +9,7 @@ retry with backoff, and to the dead-letter table after the last attempt; the loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import uuid
@@ -55,10 +56,8 @@ class Notifier:
 
     async def wait_reply(self, conversation_key: str, timeout: float) -> None:
         event = self._sent.setdefault(conversation_key, asyncio.Event())
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
 
 
 @attrs.define
@@ -130,9 +129,7 @@ class Worker:
             return
         if await self.messages.mark_sent(item, self.id, provider_id):
             self.metrics.replies_sent.labels(name, "sent").inc()
-            self.notifier.reply_sent(
-                f"{item.message.hotel_id}:{name}:{item.message.recipient_id}"
-            )
+            self.notifier.reply_sent(f"{item.message.hotel_id}:{name}:{item.message.recipient_id}")
         else:
             self.metrics.replies_sent.labels(name, "lost").inc()
 

@@ -21,7 +21,9 @@ from agente.migrate import upgrade
 from agente.testing import FrozenClock
 
 CI = os.environ.get("CI", "").lower() == "true"
-PG_ADMIN_URL = os.environ.get("AGENTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "AGENTE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("AGENTE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 settings.register_profile("quick", max_examples=40, deadline=None)

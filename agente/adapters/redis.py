@@ -55,11 +55,11 @@ class RedisStore:
         await self.client.delete(key)
 
     async def incr(self, key: str, *, ttl: float) -> int:
-        result: Any = await self.client.eval(_INCR, 1, key, max(1, int(ttl * 1000)))  # type: ignore[misc]
+        result: Any = await self.client.eval(_INCR, 1, key, max(1, int(ttl * 1000)))
         return int(result)
 
     async def ping(self) -> None:
-        await self.client.ping()  # type: ignore[misc]
+        await self.client.ping()
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -66,7 +66,7 @@ _PAGE: str | None = None
 
 
 def _page_template() -> str:
-    global _PAGE  # noqa: PLW0603 - a read-only file, loaded once
+    global _PAGE
     if _PAGE is None:
         _PAGE = (resources.files("agente.webchat") / "page.html").read_text(encoding="utf-8")
     return _PAGE
@@ -113,9 +113,7 @@ async def chat_page(deps: AppDeps, hotel_id: FromPath[str]) -> Response[str]:
 
 
 @post("/webchat/{hotel_id:str}/messages", status_code=202, tags=["webchat"])
-async def post_message(
-    deps: AppDeps, hotel_id: FromPath[str], data: WebchatIn
-) -> WebchatAccepted:
+async def post_message(deps: AppDeps, hotel_id: FromPath[str], data: WebchatIn) -> WebchatAccepted:
     """Accept a guest's message; 202 once it is stored. Resending the same
     ``client_message_id`` is recognised and not processed twice."""
     await _hotel_or_404(deps, hotel_id)

@@ -15,7 +15,9 @@ from agente.messaging import LeaseLost
 from agente.testing import FakeChannel, FrozenClock
 
 
-def msg(n: int, sender: str = "guest-1", *, pid: str | None = None, text: str = "hola") -> InboundMessage:
+def msg(
+    n: int, sender: str = "guest-1", *, pid: str | None = None, text: str = "hola"
+) -> InboundMessage:
     return InboundMessage(
         channel="webchat",
         provider_message_id=pid or f"{sender}:{n}",
@@ -226,9 +228,7 @@ async def test_outbox_dead_letters_after_the_last_retry(
     assert channel.failures == 8
 
 
-async def test_permanent_channel_error_dead_letters_at_once(
-    db_url: str, make_deps: Any
-) -> None:
+async def test_permanent_channel_error_dead_letters_at_once(db_url: str, make_deps: Any) -> None:
     deps = await make_deps(db_url)
     deps = with_channel(deps, FakeChannel(fail_next=1, permanent=True))
     await deps.ingress.accept([msg(1)])
@@ -242,7 +242,9 @@ async def test_message_for_unknown_hotel_is_dead_lettered_without_retries(
 ) -> None:
     deps = await make_deps(db_url)
     deps = with_channel(deps, FakeChannel())
-    stray = InboundMessage(channel="webchat", provider_message_id="x", hotel_id="nowhere", sender_id="s")
+    stray = InboundMessage(
+        channel="webchat", provider_message_id="x", hotel_id="nowhere", sender_id="s"
+    )
     await deps.ingress.accept([stray])
     await deps.worker().run_once()
     letters = await rows(deps, dead_letters)

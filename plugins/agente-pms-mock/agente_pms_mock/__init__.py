@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import attrs
 import msgspec
+
 from agente.domain import (
     Booking,
     BookingRequest,
@@ -35,7 +36,6 @@ from agente.domain import (
 )
 from agente.errors import NotAvailable, Permanent, Transient
 from agente.registry import PmsPlugin
-
 from agente_pms_mock.ledger import (
     MAX_NIGHTS,
     NAMESPACE,

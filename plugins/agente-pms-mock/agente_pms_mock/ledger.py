@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Literal
 
 import msgspec
+
 from agente.domain import Booking, Hotel, NightlyRate, Occupancy, RoomType, Stay
 from agente.errors import NotFound, Permanent
 

@@ -8,6 +8,9 @@ from decimal import Decimal
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from agente.domain import (
     Booking,
     BookingRequest,
@@ -31,8 +34,6 @@ from agente_pms_mock import (
     hotel_key,
     plugin,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 # --------------------------------------------------------------------------- fakes
 

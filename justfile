@@ -1,0 +1,53 @@
+# Everyday recipes. `python3 -m uv run just <recipe>` works on a fresh machine (see README).
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# list the recipes
+default:
+    @just --list
+
+# serve the agent (embedded default: SQLite, mock PMS, demo hotel, web chat at /)
+serve *args:
+    agente serve {{args}}
+
+# run a message worker process (production: PostgreSQL, several of these)
+worker *args:
+    agente worker {{args}}
+
+# chat with the agent in the terminal (--jsonl for scripts)
+chat *args:
+    agente chat {{args}}
+
+# apply database migrations (AGENTE_DATABASE_URL)
+migrate *args:
+    agente migrate {{args}}
+
+# start PostgreSQL and Redis when they are down (this machine's services)
+services:
+    bash .ci/services
+
+# the test suite (SQLite, PostgreSQL and Redis); pass pytest arguments after it
+test *args:
+    pytest {{args}}
+
+# lint and check formatting
+lint:
+    ruff check agente plugins tests bench migrations
+    ruff format --check agente plugins tests bench migrations
+
+# format the code
+fmt:
+    ruff format agente plugins tests bench migrations
+    ruff check --fix agente plugins tests bench migrations
+
+# type-check the core and the plugins
+typecheck:
+    mypy
+
+# benchmarks (print figures; never part of the test suite)
+bench *args:
+    python bench/webchat_throughput.py {{args}}
+
+# everything CI runs: services, lint, types, the whole suite with CI=true semantics
+ci: services lint typecheck
+    pytest -q
