@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -57,6 +57,13 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             detail=exc.detail,
         )
     return Response(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _bad_encoding(
+    request: Request[Any, Any, Any], _exc: UnicodeDecodeError
+) -> Response[dict[str, Any]]:
+    # msgspec raises UnicodeDecodeError, not DecodeError, for invalid UTF-8 inside a JSON string
+    return _http_error(request, ClientException("Request body is not valid UTF-8"))
 
 
 def create_app(
@@ -108,6 +115,7 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers={
             HTTPException: _http_error,
+            UnicodeDecodeError: _bad_encoding,
             Exception: _internal_error,
         },
         request_max_body_size=settings.max_body_bytes,

@@ -120,7 +120,7 @@ def build_deps(
     """
     clock = clock or SystemClock()
     metrics = Metrics()
-    db = Database.connect(settings.database_url)
+    db = Database.connect(settings.database_url, pool_size=settings.database_pool_size)
     store: Store
     if settings.redis_url:
         store = FallbackStore(

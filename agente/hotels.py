@@ -7,6 +7,7 @@ seconds so that an edit made by one process reaches the others without a restart
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from importlib import resources
 from pathlib import Path

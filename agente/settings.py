@@ -80,6 +80,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Granian worker processes for ``agente serve``."""
     database_url: str = "sqlite+aiosqlite:///agente.db"
     """SQLAlchemy URL: SQLite (embedded default, a file under the current directory) or PostgreSQL."""
+    database_pool_size: Positive = 20
+    """Connections each process keeps open to PostgreSQL (ignored for SQLite)."""
     redis_url: str | None = None
     """Redis URL; when unset the store lives in process (single-process only)."""
     channels: list[str] = msgspec.field(default_factory=lambda: ["webchat"])

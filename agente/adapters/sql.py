@@ -7,6 +7,7 @@ IMMEDIATE``) and production (PostgreSQL through asyncpg, ``FOR UPDATE SKIP LOCKE
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -240,15 +241,19 @@ class Database:
 
     engine: AsyncEngine
     url: str
+    _writer: asyncio.Lock | None = None
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10) -> Database:
         if url.startswith("sqlite"):
             engine = create_async_engine(url, connect_args={"timeout": 30})
             _configure_sqlite(engine)
+            # SQLite has one writer at a time. Queue this process's transactions here rather
+            # than in SQLite's busy handler, which sleeps in growing steps while it waits.
+            return cls(engine=engine, url=url, writer=asyncio.Lock())
         else:
             engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url, pool_size=pool_size, max_overflow=pool_size // 2, pool_pre_ping=True
             )
         return cls(engine=engine, url=url)
 
@@ -259,7 +264,11 @@ class Database:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back on an exception."""
-        async with self.engine.begin() as conn:
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     async def ping(self) -> None:
