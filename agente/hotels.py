@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,12 +108,21 @@ class HotelDirectory:
     ttl: float = 30.0
     _by_id: dict[str, Hotel] = attrs.field(factory=dict, init=False)
     _loaded_at: dt.datetime | None = attrs.field(default=None, init=False)
+    _generation: int = attrs.field(default=0, init=False)
+    _last_miss_refresh: float = attrs.field(default=-1e9, init=False)
+    _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock, init=False)
 
     async def refresh(self) -> None:
-        async with self.db.begin() as conn:
-            rows = await conn.execute(sa.select(hotels_table.c.config))
-            self._by_id = {h.id: h for h in (msgspec.convert(r.config, Hotel) for r in rows)}
-        self._loaded_at = self.clock.now()
+        """Reload every hotel; callers that queue behind a running reload share its result."""
+        generation = self._generation
+        async with self._lock:
+            if self._generation != generation:
+                return
+            async with self.db.begin() as conn:
+                rows = await conn.execute(sa.select(hotels_table.c.config))
+                self._by_id = {h.id: h for h in (msgspec.convert(r.config, Hotel) for r in rows)}
+            self._loaded_at = self.clock.now()
+            self._generation += 1
 
     async def _fresh(self) -> dict[str, Hotel]:
         now = self.clock.now()
@@ -121,8 +131,10 @@ class HotelDirectory:
         return self._by_id
 
     async def get(self, hotel_id: str) -> Hotel | None:
+        """The hotel, or None. An unknown id reloads at most once a second (it may be new)."""
         hotels = await self._fresh()
-        if hotel_id not in hotels:
+        if hotel_id not in hotels and time.monotonic() - self._last_miss_refresh > 1.0:
+            self._last_miss_refresh = time.monotonic()
             await self.refresh()
         return self._by_id.get(hotel_id)
 

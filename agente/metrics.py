@@ -75,13 +75,6 @@ class Metrics:
             ["channel", "outcome"],
             registry=r,
         )
-        self.reply_latency = Histogram(
-            "agente_reply_latency_seconds",
-            "Time from accepting an inbound message to sending its first reply.",
-            ["channel"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
         self.queue = Gauge(
             "agente_queue_depth",
             "Unfinished messages per queue (inbox, outbox) and unreplayed dead letters.",

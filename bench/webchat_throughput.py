@@ -35,9 +35,11 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agente.adapters.sql import Database, inbox, outbox  # noqa: E402
+from agente.adapters.sql import Database, inbox, outbox
 
-PG_ADMIN = os.environ.get("AGENTE_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "AGENTE_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
@@ -133,9 +135,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float
         while time.monotonic() < deadline:
             async with db.begin() as conn:
                 sent = (
-                    await conn.execute(
-                        sa.select(sa.func.count()).where(outbox.c.status == "sent")
-                    )
+                    await conn.execute(sa.select(sa.func.count()).where(outbox.c.status == "sent"))
                 ).scalar_one()
             if sent >= args.messages:
                 break
@@ -144,9 +144,9 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float
         async with db.begin() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(inbox.c.received_at, outbox.c.sent_at).join(
-                        outbox, outbox.c.inbox_id == inbox.c.id
-                    ).where(outbox.c.status == "sent")
+                    sa.select(inbox.c.received_at, outbox.c.sent_at)
+                    .join(outbox, outbox.c.inbox_id == inbox.c.id)
+                    .where(outbox.c.status == "sent")
                 )
             ).all()
         latencies = [(r.sent_at - r.received_at).total_seconds() * 1000 for r in rows]
@@ -185,7 +185,9 @@ def main() -> None:
         f"{args.messages} messages from {args.guests} guests, {args.concurrency} concurrent "
         f"posters, {args.workers} Granian worker(s), worker concurrency {args.worker_concurrency}"
     )
-    print(f"{'backend':<11} {'accepted/s':>10} {'replied':>8} {'rejected':>8} {'drain s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'backend':<11} {'accepted/s':>10} {'replied':>8} {'rejected':>8} {'drain s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+    )
     for backend in args.backends.split(","):
         r = asyncio.run(run_backend(backend, args))
         print(

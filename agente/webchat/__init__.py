@@ -22,7 +22,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Response, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from agente.adapters.sql import inbox, outbox
 from agente.deps import AppDeps, Deps
@@ -113,7 +113,9 @@ async def chat_page(deps: AppDeps, hotel_id: FromPath[str]) -> Response[str]:
 
 
 @post("/webchat/{hotel_id:str}/messages", status_code=202, tags=["webchat"])
-async def post_message(deps: AppDeps, hotel_id: FromPath[str], data: WebchatIn) -> WebchatAccepted:
+async def post_message(
+    deps: AppDeps, hotel_id: FromPath[str], data: JSONBody[WebchatIn]
+) -> WebchatAccepted:
     """Accept a guest's message; 202 once it is stored. Resending the same
     ``client_message_id`` is recognised and not processed twice."""
     await _hotel_or_404(deps, hotel_id)
@@ -181,9 +183,9 @@ async def _history(deps: Deps, key: str, after: int) -> tuple[list[dict[str, Any
 async def get_messages(
     deps: AppDeps,
     hotel_id: FromPath[str],
-    session_id: Annotated[str, Parameter(query="session_id", pattern=_ID_PATTERN)],
-    after: Annotated[int, Parameter(query="after", ge=0)] = 0,
-    wait: Annotated[float, Parameter(query="wait", ge=0, le=25)] = 0,
+    session_id: Annotated[str, QueryParameter(pattern=_ID_PATTERN)],
+    after: Annotated[int, QueryParameter(ge=0, le=2**63 - 1)] = 0,
+    wait: Annotated[float, QueryParameter(ge=0, le=25)] = 0,
 ) -> dict[str, Any]:
     """Replies with an id above ``after``; waits up to ``wait`` seconds for one (long poll)."""
     await _hotel_or_404(deps, hotel_id)

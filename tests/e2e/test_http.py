@@ -28,19 +28,6 @@ from agente.deps import Deps, build_deps
 from agente.migrate import upgrade
 from agente.settings import load_settings
 
-# Deprecations Litestar 2.25 raises while building the web chat routes (agente/webchat): the
-# handlers still use ``data: WebchatIn`` without a body marker and ``Parameter(query=...)``.
-pytestmark = [
-    pytest.mark.filterwarnings(
-        "ignore:.*Reserved kwarg 'data' declared without a body marker"
-        ":litestar.exceptions.LitestarDeprecationWarning"
-    ),
-    pytest.mark.filterwarnings(
-        "ignore:.*declared using deprecated:litestar.exceptions.LitestarDeprecationWarning"
-    ),
-    pytest.mark.filterwarnings("ignore:Deprecated 'query' parameter:DeprecationWarning"),
-]
-
 HOTEL = "Hotel Sierra Serena"
 MESSAGES = "/webchat/demo/messages"
 MakeDeps = Callable[..., Awaitable[Deps]]
@@ -271,12 +258,6 @@ async def test_invalid_history_queries_are_a_400(
     assert r.json()["detail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: agente/webchat get_messages bounds `after` only with ge=0; a value beyond int64 "
-    "reaches the database driver and raises OverflowError/DataError, answered as a 500",
-)
 async def test_a_huge_history_cursor_is_a_400_not_a_500(client: httpx.AsyncClient) -> None:
     r = await client.get(MESSAGES, params={"session_id": "s1", "after": str(2**70)})
     assert r.status_code == 400

@@ -32,5 +32,7 @@ def test_every_plugin_setting_is_documented() -> None:
         for item in discover(group):
             spec = item.load()
             if spec.settings_type is not None:
-                missing += [n for n in _names(spec.settings_type, spec.prefix) if f"`{n}`" not in text]
+                missing += [
+                    n for n in _names(spec.settings_type, spec.prefix) if f"`{n}`" not in text
+                ]
     assert missing == []
