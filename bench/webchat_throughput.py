@@ -10,7 +10,7 @@ until every message has its reply, and reports:
 * drain: seconds from the first post until the last reply was sent.
 
     python bench/webchat_throughput.py [--messages 2000] [--guests 200] [--concurrency 32]
-                                       [--backends sqlite,postgresql] [--workers 1]
+                                       [--backends sqlite,postgresql] [--workers 1] [--rate N]
 
 The load generator runs on the same 2-core machine as the server: figures are a floor.
 """
@@ -116,6 +116,10 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float
                         i = queue.get_nowait()
                     except asyncio.QueueEmpty:
                         return
+                    if args.rate:  # paced load: message i leaves at start + i / rate
+                        delay = start + i / args.rate - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
                     r = await client.post(
                         "/webchat/demo/messages",
                         json={
@@ -180,10 +184,14 @@ def main() -> None:
     parser.add_argument("--worker-concurrency", type=int, default=8)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument(
+        "--rate", type=float, default=0, help="messages per second (0: as fast as possible)"
+    )
     args = parser.parse_args()
     print(
         f"{args.messages} messages from {args.guests} guests, {args.concurrency} concurrent "
-        f"posters, {args.workers} Granian worker(s), worker concurrency {args.worker_concurrency}"
+        f"posters, {args.workers} Granian worker(s), worker concurrency {args.worker_concurrency}, "
+        f"rate {args.rate or 'unpaced'}"
     )
     print(
         f"{'backend':<11} {'accepted/s':>10} {'replied':>8} {'rejected':>8} {'drain s':>8} {'p50 ms':>8} {'p99 ms':>8}"
