@@ -6,7 +6,6 @@ package as ``agente/_migrations``.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -65,7 +64,3 @@ async def current(url: str) -> str | None:
             )
     finally:
         await engine.dispose()
-
-
-def run(coro: object) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]

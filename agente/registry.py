@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
-from agente.errors import ConfigError, PluginError
+from agente.errors import PluginError
 
 if TYPE_CHECKING:
     from agente.domain import InboundMessage
@@ -199,10 +199,7 @@ def load_enabled(
             )
         settings = None
         if spec.settings_type is not None:
-            try:
-                settings = load_struct(spec.settings_type, spec.prefix, env)
-            except ConfigError:
-                raise
+            settings = load_struct(spec.settings_type, spec.prefix, env)
         loaded[name] = Loaded(spec=spec, settings=settings, installed=item)
     return loaded
 

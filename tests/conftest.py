@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,26 +46,36 @@ def unavailable(what: str, error: BaseException) -> None:
     pytest.skip(message)
 
 
-async def _pg_create(name: str) -> None:
+async def _pg_admin(sql: str) -> None:
     import asyncpg
 
-    dsn = PG_ADMIN_URL.replace("+asyncpg", "")
-    conn = await asyncpg.connect(dsn, timeout=3)
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("+asyncpg", ""), timeout=3)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def _pg_create(name: str) -> None:
+    await _pg_admin(f'CREATE DATABASE "{name}"')
 
 
 async def _pg_drop(name: str) -> None:
-    import asyncpg
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    dsn = PG_ADMIN_URL.replace("+asyncpg", "")
-    conn = await asyncpg.connect(dsn, timeout=3)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+
+def run_cli(cwd: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """``agente …`` as a subprocess in a clean environment: PATH plus the given variables."""
+    return subprocess.run(
+        [sys.executable, "-m", "agente.cli", *args],
+        cwd=cwd,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")

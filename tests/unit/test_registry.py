@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from agente.registry import (
     discover,
     load_enabled,
 )
+from tests.conftest import run_cli
 
 AGENTE_VERSION = md.version("agente")
 MOCK_VERSION = md.version("agente-pms-mock")
@@ -212,20 +210,6 @@ def test_bad_plugin_settings_name_the_plugin_variable(variable: str, value: str)
 
 
 # ---------------------------------------------------------------------------- the CLI
-
-
-def run_cli(cwd: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
-    """``agente …`` in a clean environment: PATH plus the given variables, nothing inherited."""
-    return subprocess.run(
-        [sys.executable, "-m", "agente.cli", *args],
-        cwd=cwd,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def table(stdout: str) -> dict[tuple[str, str], list[str]]:

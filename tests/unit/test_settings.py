@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +22,7 @@ from agente.settings import (
     read_environment,
     unknown_variables,
 )
+from tests.conftest import run_cli
 
 # ---------------------------------------------------------------------------- defaults and errors
 
@@ -260,22 +258,6 @@ def test_describe_hides_the_database_password() -> None:
 
 
 # ---------------------------------------------------------------------------- the CLI
-
-
-def run_cli(
-    tmp_path: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``agente …`` in a clean environment: PATH plus the given variables, nothing inherited."""
-    return subprocess.run(
-        [sys.executable, "-m", "agente.cli", *args],
-        cwd=tmp_path,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_cli_settings_with_a_bad_port_exits_2_naming_the_variable(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agente.adapters.memory import MemoryStore
 from agente.domain import (
     Booking,
     BookingRequest,
@@ -26,6 +27,7 @@ from agente.errors import ConfigError, NotAvailable, NotFound, Permanent, Transi
 from agente.ports import Clock, PluginState, Pms, Store
 from agente.registry import PluginContext, load_enabled
 from agente.settings import Settings, load_struct
+from agente.testing import FrozenClock, MemoryPluginState
 from agente_pms_mock import (
     NAMESPACE,
     Ledger,
@@ -35,61 +37,14 @@ from agente_pms_mock import (
     plugin,
 )
 
-# --------------------------------------------------------------------------- fakes
 
-
-class MemoryState:
-    """``PluginState`` in a dict; every call yields to the loop, so get-then-put can lose a race."""
-
-    def __init__(self) -> None:
-        self.docs: dict[tuple[str, str], tuple[bytes, int]] = {}
-
-    async def get(self, namespace: str, key: str) -> tuple[bytes | None, int]:
-        found = self.docs.get((namespace, key))
-        await asyncio.sleep(0)
-        return found if found is not None else (None, 0)
-
-    async def put(self, namespace: str, key: str, value: bytes, *, expected_version: int) -> bool:
-        await asyncio.sleep(0)
-        _, version = self.docs.get((namespace, key), (b"", 0))
-        if version != expected_version:
-            return False
-        self.docs[(namespace, key)] = (value, version + 1)
-        return True
-
-    async def keys(self, namespace: str, prefix: str = "") -> list[str]:
-        return sorted(k for n, k in self.docs if n == namespace and k.startswith(prefix))
-
-
-class FixedClock:
-    def now(self) -> dt.datetime:
-        return dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)
-
-
-class NullStore:
-    """The mock PMS never touches the cache; this only fills ``PluginContext``."""
-
-    async def get(self, key: str) -> bytes | None:
-        return None
-
-    async def set(self, key: str, value: bytes, *, ttl: float) -> None:
-        return None
-
-    async def set_nx(self, key: str, value: bytes, *, ttl: float) -> bool:
-        return True
-
-    async def delete(self, key: str) -> None:
-        return None
-
-    async def incr(self, key: str, *, ttl: float) -> int:
-        return 1
-
-    async def ping(self) -> None:
-        return None
-
-
-def context(state: MemoryState) -> PluginContext:
-    return PluginContext(settings=Settings(), clock=FixedClock(), store=NullStore(), state=state)
+def context(state: MemoryPluginState) -> PluginContext:
+    return PluginContext(
+        settings=Settings(),
+        clock=FrozenClock(dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC)),
+        store=MemoryStore(),
+        state=state,
+    )
 
 
 # --------------------------------------------------------------------------- data
@@ -158,12 +113,12 @@ def units_left(offers: list[Offer], code: str) -> int:
 
 
 @pytest.fixture
-def state() -> MemoryState:
-    return MemoryState()
+def state() -> MemoryPluginState:
+    return MemoryPluginState()
 
 
 @pytest.fixture
-def pms(state: MemoryState) -> MockPms:
+def pms(state: MemoryPluginState) -> MockPms:
     return MockPms(state=state)
 
 
@@ -175,11 +130,11 @@ def hotel() -> Hotel:
 # --------------------------------------------------------------------------- wiring
 
 
-def test_satisfies_the_ports(pms: MockPms, state: MemoryState) -> None:
+def test_satisfies_the_ports(pms: MockPms, state: MemoryPluginState) -> None:
     assert isinstance(pms, Pms)
     assert isinstance(state, PluginState)
-    assert isinstance(FixedClock(), Clock)
-    assert isinstance(NullStore(), Store)
+    assert isinstance(FrozenClock(), Clock)
+    assert isinstance(MemoryStore(), Store)
 
 
 def test_capabilities_cover_what_it_implements(pms: MockPms) -> None:
@@ -212,7 +167,7 @@ def test_the_entry_point_loads_the_plugin() -> None:
     assert loaded["mock"].settings == MockPmsSettings(seed=3)
 
 
-async def test_build_defaults_settings_when_none(state: MemoryState) -> None:
+async def test_build_defaults_settings_when_none(state: MemoryPluginState) -> None:
     built = plugin.build(None, context(state))
     assert isinstance(built, MockPms)
     assert built.settings == MockPmsSettings()
@@ -491,7 +446,7 @@ async def test_modify_recomputes_payment_status(pms: MockPms, hotel: Hotel) -> N
 # --------------------------------------------------------------------------- durability
 
 
-async def test_state_survives_a_restart(state: MemoryState, hotel: Hotel) -> None:
+async def test_state_survives_a_restart(state: MemoryPluginState, hotel: Hotel) -> None:
     before = plugin.build(None, context(state))
     booking = await before.create_booking(
         hotel, request("r1", rooms=2, occupancy=Occupancy(adults=3))
@@ -506,7 +461,7 @@ async def test_state_survives_a_restart(state: MemoryState, hotel: Hotel) -> Non
     ).booking_id == "MOCK-000002"
 
 
-async def test_document_layout(pms: MockPms, state: MemoryState, hotel: Hotel) -> None:
+async def test_document_layout(pms: MockPms, state: MemoryPluginState, hotel: Hotel) -> None:
     booking = await pms.create_booking(hotel, request("r1", the_stay=stay(MONDAY, 2)))
     await pms.record_payment(hotel, booking.booking_id, Payment(amount=Decimal(1), reference="x"))
     assert await state.keys(NAMESPACE) == [hotel_key("h1")] == ["hotel:h1"]
@@ -521,7 +476,7 @@ async def test_document_layout(pms: MockPms, state: MemoryState, hotel: Hotel) -
     assert b'"2025-03-03":1' in raw  # nights are ISO dates
 
 
-async def test_concurrent_creates_never_overbook(state: MemoryState, hotel: Hotel) -> None:
+async def test_concurrent_creates_never_overbook(state: MemoryPluginState, hotel: Hotel) -> None:
     pms_a, pms_b = MockPms(state=state), MockPms(state=state)  # two "processes", one database
     results = await asyncio.gather(
         *(
@@ -546,7 +501,9 @@ async def test_concurrent_retries_of_one_reference_book_once(pms: MockPms, hotel
 # --------------------------------------------------------------------------- injected trouble
 
 
-async def test_failure_rate_one_fails_everything_but_ping(state: MemoryState, hotel: Hotel) -> None:
+async def test_failure_rate_one_fails_everything_but_ping(
+    state: MemoryPluginState, hotel: Hotel
+) -> None:
     flaky = MockPms(state=state, settings=MockPmsSettings(failure_rate=1.0))
     with pytest.raises(Transient, match="injected failure"):
         await flaky.search_availability(hotel, stay(MONDAY, 1), ONE)
@@ -556,10 +513,10 @@ async def test_failure_rate_one_fails_everything_but_ping(state: MemoryState, ho
         await flaky.get_booking(hotel, "MOCK-000001")
     await flaky.ping()
     await flaky.ping(hotel)
-    assert state.docs == {}  # a failure happens before any write
+    assert await state.keys(NAMESPACE) == []  # a failure happens before any write
 
 
-async def test_seeded_failures_are_reproducible(state: MemoryState, hotel: Hotel) -> None:
+async def test_seeded_failures_are_reproducible(state: MemoryPluginState, hotel: Hotel) -> None:
     async def outcomes(seed: int) -> list[bool]:
         flaky = MockPms(state=state, settings=MockPmsSettings(failure_rate=0.5, seed=seed))
         seen = []
@@ -577,7 +534,7 @@ async def test_seeded_failures_are_reproducible(state: MemoryState, hotel: Hotel
     assert first != await outcomes(43)
 
 
-async def test_latency_is_added_to_every_call(state: MemoryState, hotel: Hotel) -> None:
+async def test_latency_is_added_to_every_call(state: MemoryPluginState, hotel: Hotel) -> None:
     slow = MockPms(state=state, settings=MockPmsSettings(latency_ms=30))
     loop = asyncio.get_running_loop()
     for call in (slow.ping(), slow.get_room_types(hotel)):
@@ -609,7 +566,7 @@ def test_inventory_is_conserved(ops: list[tuple[object, ...]]) -> None:
 
 
 async def _conserve(ops: list[tuple[object, ...]]) -> None:
-    state = MemoryState()
+    state = MemoryPluginState()
     pms = MockPms(state=state)
     booked = {code: dict.fromkeys(NIGHTS, 0) for code in UNITS}
     by_reference: dict[str, Booking] = {}
