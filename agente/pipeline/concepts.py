@@ -1,0 +1,72 @@
+"""Match the concept lexicon against tokens: exact words, stems, phrases, one-edit typos."""
+
+from __future__ import annotations
+
+from agente.pipeline.lexicon import CONCEPTS
+
+__all__ = ["ConceptMatcher"]
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class ConceptMatcher:
+    """Built once from ``CONCEPTS``; ``match(tokens)`` returns the concepts present."""
+
+    __slots__ = ("_fuzzy", "_phrases", "_stems", "_words")
+
+    def __init__(self, concepts: dict[str, list[str]] = CONCEPTS) -> None:
+        self._words: dict[str, set[str]] = {}
+        self._stems: dict[str, set[str]] = {}
+        self._phrases: dict[tuple[str, ...], set[str]] = {}
+        self._fuzzy: dict[str, set[str]] = {}
+        for concept, entries in concepts.items():
+            for entry in entries:
+                parts = tuple(entry.split())
+                if len(parts) > 1:
+                    self._phrases.setdefault(parts, set()).add(concept)
+                elif entry.endswith("*"):
+                    self._stems.setdefault(entry[:-1], set()).add(concept)
+                else:
+                    self._words.setdefault(entry, set()).add(concept)
+        for word, found in self._words.items():
+            if len(word) >= 6 and word.isalpha():
+                for variant in _deletions(word) | {word}:
+                    self._fuzzy.setdefault(variant, set()).update(found)
+
+    def match(self, tokens: list[str]) -> set[str]:
+        found: set[str] = set()
+        words, stems, fuzzy = self._words, self._stems, self._fuzzy
+        for token in tokens:
+            hit = words.get(token)
+            if hit:
+                found |= hit
+                continue
+            if len(token) >= 5:
+                for n in (7, 6, 5):
+                    hit = stems.get(token[:n])
+                    if hit:
+                        found |= hit
+                        break
+                if hit:
+                    continue
+            if len(token) >= 6 and token.isalpha():
+                hit = fuzzy.get(token)
+                if hit is None:
+                    for variant in _deletions(token):
+                        hit = fuzzy.get(variant)
+                        if hit:
+                            break
+                if hit:
+                    found |= hit
+        phrases = self._phrases
+        for i in range(len(tokens) - 1):
+            hit = phrases.get((tokens[i], tokens[i + 1]))
+            if hit:
+                found |= hit
+            if i + 2 < len(tokens):
+                hit = phrases.get((tokens[i], tokens[i + 1], tokens[i + 2]))
+                if hit:
+                    found |= hit
+        return found

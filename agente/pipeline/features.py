@@ -1,0 +1,50 @@
+"""Features for the linear classifiers (intent, language): pure, cheap, deterministic.
+
+A message becomes a list of string features: word unigrams and bigrams of the normalised
+tokens (numbers folded by shape, e-mails and references folded to a class), character 3-grams
+of each longer word (so that "habitasiones" still shares most of "habitaciones"), and a few
+shape features (question mark, length bucket).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["features", "word_shape"]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+_TIME = re.compile(r"^\d{1,2}(?::\d{2})?(?:hs?|am|pm)$")
+
+
+def word_shape(token: str) -> str:
+    """Fold a token to a class when its exact spelling carries no meaning for the intent."""
+    if token.isdigit():
+        return "<n>" if len(token) <= 2 else ("<year>" if len(token) == 4 else "<long>")
+    if "@" in token and _EMAIL.match(token):
+        return "<email>"
+    if token[0].isdigit():
+        if _TIME.match(token):
+            return "<time>"
+        return "<num_x>"
+    return token
+
+
+def features(tokens: list[str]) -> list[str]:
+    """The feature strings of a tokenised, normalised message."""
+    out: list[str] = []
+    prev = "<s>"
+    for token in tokens:
+        shape = word_shape(token)
+        out.append("w:" + shape)
+        out.append("b:" + prev + "|" + shape)
+        prev = shape
+        if len(shape) >= 4 and shape[0] != "<":
+            padded = "<" + shape + ">"
+            out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
+    out.append("b:" + prev + "|</s>")
+    n = len(tokens)
+    out.append(
+        "len:"
+        + ("1" if n <= 1 else "2" if n == 2 else "3-4" if n <= 4 else "5-9" if n <= 9 else "10+")
+    )
+    return out

@@ -1,0 +1,153 @@
+"""A small multinomial logistic-regression classifier: trained offline, run as a pure function.
+
+Training (``train``) is deterministic full-batch gradient descent (Adam, L2), so the shipped
+weights are reproducible from the repository's data files with ``agente nlu train``. Inference
+(``LinearModel.scores``) looks the features up in a vocabulary and sums the matching weight
+rows: one numpy reduction per message.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+__all__ = ["LinearModel", "train"]
+
+
+@attrs.frozen
+class LinearModel:
+    classes: tuple[str, ...]
+    vocabulary: dict[str, int]
+    weights: np.ndarray  # (features, classes), float32
+    bias: np.ndarray  # (classes,), float32
+    temperature: float = 1.0
+
+    def scores(self, feats: Sequence[str]) -> np.ndarray:
+        """Logits per class (temperature applied)."""
+        vocab = self.vocabulary
+        idx = [i for i in (vocab.get(f) for f in feats) if i is not None]
+        logits = self.bias + self.weights[idx].sum(axis=0) if idx else self.bias.copy()
+        return logits / self.temperature
+
+    def predict(self, feats: Sequence[str]) -> tuple[str, float, np.ndarray]:
+        """The best class, its probability, and all probabilities."""
+        logits = self.scores(feats)
+        shifted = np.exp(logits - logits.max())
+        probs = shifted / shifted.sum()
+        best = int(probs.argmax())
+        return self.classes[best], float(probs[best]), probs
+
+    def save(self, path: Path) -> None:
+        names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            classes=np.array(self.classes),
+            vocabulary=np.array(names),
+            weights=self.weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            temperature=np.array([self.temperature], dtype=np.float64),
+        )
+        path.write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path | io.BytesIO) -> LinearModel:
+        with np.load(path, allow_pickle=False) as data:
+            names = [str(n) for n in data["vocabulary"]]
+            return cls(
+                classes=tuple(str(c) for c in data["classes"]),
+                vocabulary={n: i for i, n in enumerate(names)},
+                weights=np.ascontiguousarray(data["weights"], dtype=np.float32),
+                bias=data["bias"].astype(np.float32),
+                temperature=float(data["temperature"][0]),
+            )
+
+
+def train(
+    examples: Sequence[tuple[list[str], str]],
+    *,
+    min_count: int = 1,
+    epochs: int = 300,
+    l2: float = 1e-4,
+    learning_rate: float = 0.05,
+) -> LinearModel:
+    """Fit weights on (features, label) pairs. Same inputs, same weights."""
+    classes = tuple(sorted({label for _, label in examples}))
+    class_index = {c: i for i, c in enumerate(classes)}
+    counts = Counter(f for feats, _ in examples for f in set(feats))
+    names = sorted(f for f, c in counts.items() if c >= min_count)
+    vocab = {f: i for i, f in enumerate(names)}
+    rows: list[int] = []
+    cols: list[int] = []
+    for r, (feats, _) in enumerate(examples):
+        for f in feats:
+            j = vocab.get(f)
+            if j is not None:
+                rows.append(r)
+                cols.append(j)
+    row = np.array(rows, dtype=np.int64)
+    col = np.array(cols, dtype=np.int64)
+    n, k, d = len(examples), len(classes), len(names)
+    y = np.zeros((n, k), dtype=np.float64)
+    y[np.arange(n), [class_index[label] for _, label in examples]] = 1.0
+    # Balance classes: each class weighs the same in the loss, whatever its count.
+    per_class = y.sum(axis=0)
+    sample_weight = (y @ (n / (k * np.maximum(per_class, 1))))[:, None]
+
+    w = np.zeros((d, k), dtype=np.float64)
+    b = np.zeros(k, dtype=np.float64)
+    m_w, v_w = np.zeros_like(w), np.zeros_like(w)
+    m_b, v_b = np.zeros_like(b), np.zeros_like(b)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for step in range(1, epochs + 1):
+        logits = np.zeros((n, k))
+        np.add.at(logits, row, w[col])
+        logits += b
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        delta = (p - y) * sample_weight / n
+        g_w = np.zeros_like(w)
+        np.add.at(g_w, col, delta[row])
+        g_w += l2 * w
+        g_b = delta.sum(axis=0)
+        m_w = beta1 * m_w + (1 - beta1) * g_w
+        v_w = beta2 * v_w + (1 - beta2) * g_w * g_w
+        m_b = beta1 * m_b + (1 - beta1) * g_b
+        v_b = beta2 * v_b + (1 - beta2) * g_b * g_b
+        correction = math.sqrt(1 - beta2**step) / (1 - beta1**step)
+        w -= learning_rate * correction * m_w / (np.sqrt(v_w) + eps)
+        b -= learning_rate * correction * m_b / (np.sqrt(v_b) + eps)
+    return LinearModel(
+        classes=classes,
+        vocabulary=vocab,
+        weights=w.astype(np.float32),
+        bias=b.astype(np.float32),
+    )
+
+
+def calibrate(model: LinearModel, examples: Sequence[tuple[list[str], str]]) -> LinearModel:
+    """Temperature scaling on held-out examples: the temperature with the lowest log loss."""
+    if not examples:
+        return model
+    base = attrs.evolve(model, temperature=1.0)
+    logits = np.stack([base.scores(f) for f, _ in examples])
+    index = {c: i for i, c in enumerate(model.classes)}
+    truth = np.array([index.get(label, -1) for _, label in examples])
+    keep = truth >= 0
+    logits, truth = logits[keep], truth[keep]
+    best_t, best_loss = 1.0, math.inf
+    for t in np.arange(0.3, 5.01, 0.05):
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(len(truth)), truth].mean()
+        if loss < best_loss:
+            best_t, best_loss = float(t), float(loss)
+    return attrs.evolve(model, temperature=round(best_t, 2))
