@@ -107,28 +107,58 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[.'@_-][a-z0-9]+)*|[?!#/:$%+]")
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# One translate() pass handles the letters of es/pt/en and the marks guests type; only text
+# that still holds other non-ASCII characters pays for full Unicode decomposition.
+_TABLE = str.maketrans(
+    {
+        **{
+            a: b
+            for a, b in zip(
+                "áàâãäåéèêëíìîïóòôõöúùûüçñýÿ", "aaaaaaeeeeiiiiooooouuuucnyy", strict=True
+            )
+        },
+        "¿": " ",
+        "¡": " ",
+        "º": "o",
+        "ª": "a",
+        "\u2019": "'",
+        "\u2018": "'",
+        "“": " ",
+        "”": " ",
+        "…": " ",
+        "\u2013": "-",
+        "—": "-",
+    }
+)
 
 
 def normalize(text: str) -> str:
     """Canonical lower-case ASCII-ish form of a guest's message (see the module docstring)."""
-    for emoji, word in _EMOJI_WORDS.items():
-        if emoji in text:
-            text = text.replace(emoji, word)
-    folded = _fold(text)
-    folded = folded.replace("¿", " ").replace("¡", " ").replace("º", "o").replace("ª", "a")
+    if not text.isascii():
+        for emoji, word in _EMOJI_WORDS.items():
+            if emoji in text:
+                text = text.replace(emoji, word)
+    folded = text.casefold().translate(_TABLE)
+    if not folded.isascii():
+        folded = _fold(folded)
     folded = _KEEP.sub(" ", folded)
     folded = _REPEATS.sub(r"\1", folded)
-    words = folded.split()
     out = []
-    for word in words:
-        bare = word.strip(".,?!")
-        if bare in _SHORTHAND and bare != _SHORTHAND[bare]:
-            expansion = _SHORTHAND[bare]
-            word = word.replace(bare, expansion, 1) if bare else word
-        out.append(word)
-    return _SPACES.sub(" ", " ".join(out)).strip()
+    for word in folded.split():
+        expansion = _SHORTHAND.get(word)
+        if expansion is None and not word.isalnum():
+            bare = word.strip(".,?!")
+            expansion = _SHORTHAND.get(bare)
+            if expansion is not None and bare != expansion:
+                word = word.replace(bare, expansion, 1)
+            out.append(word)
+            continue
+        out.append(expansion if expansion is not None else word)
+    return " ".join(out)
 
 
 def tokens(normalized: str) -> list[str]:
