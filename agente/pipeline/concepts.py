@@ -35,7 +35,8 @@ class ConceptMatcher:
                 for variant in _deletions(word) | {word}:
                     self._fuzzy.setdefault(variant, set()).update(found)
 
-    def match(self, tokens: list[str]) -> set[str]:
+    def match(self, tokens: list[str], known: frozenset[str] = frozenset()) -> set[str]:
+        """Concepts present; typo matching is skipped for ``known`` (correctly spelt) words."""
         found: set[str] = set()
         words, stems, fuzzy = self._words, self._stems, self._fuzzy
         for token in tokens:
@@ -51,7 +52,7 @@ class ConceptMatcher:
                         break
                 if hit:
                     continue
-            if len(token) >= 6 and token.isalpha():
+            if len(token) >= 6 and token not in known and token.isalpha():
                 hit = fuzzy.get(token)
                 if hit is None:
                     for variant in _deletions(token):

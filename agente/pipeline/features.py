@@ -29,8 +29,13 @@ def word_shape(token: str) -> str:
     return token
 
 
-def features(tokens: list[str]) -> list[str]:
-    """The feature strings of a tokenised, normalised message."""
+def features(tokens: list[str], frequent: frozenset[str] = frozenset()) -> list[str]:
+    """The feature strings of a tokenised, normalised message.
+
+    Character 3-grams are only computed for words outside ``frequent`` (the words the model saw
+    often in training): they are there to rescue rare and misspelt words, and skipping them for
+    common words keeps a message's features few.
+    """
     out: list[str] = []
     prev = "<s>"
     for token in tokens:
@@ -38,7 +43,7 @@ def features(tokens: list[str]) -> list[str]:
         out.append("w:" + shape)
         out.append("b:" + prev + "|" + shape)
         prev = shape
-        if len(shape) >= 4 and shape[0] != "<":
+        if len(shape) >= 4 and shape[0] != "<" and shape not in frequent:
             padded = "<" + shape + ">"
             out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
     out.append("b:" + prev + "|</s>")

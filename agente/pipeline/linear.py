@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-__all__ = ["LinearModel", "train"]
+__all__ = ["LinearModel", "calibrate", "frequent_words", "train"]
 
 
 @attrs.frozen
@@ -27,6 +27,8 @@ class LinearModel:
     weights: np.ndarray  # (features, classes), float32
     bias: np.ndarray  # (classes,), float32
     temperature: float = 1.0
+    frequent: frozenset[str] = frozenset()
+    """Words seen often in training (features skip their character n-grams)."""
 
     def scores(self, feats: Sequence[str]) -> np.ndarray:
         """Logits per class (temperature applied)."""
@@ -35,13 +37,12 @@ class LinearModel:
         logits = self.bias + self.weights[idx].sum(axis=0) if idx else self.bias.copy()
         return logits / self.temperature
 
-    def predict(self, feats: Sequence[str]) -> tuple[str, float, np.ndarray]:
-        """The best class, its probability, and all probabilities."""
+    def predict(self, feats: Sequence[str]) -> tuple[str, float]:
+        """The best class and its probability."""
         logits = self.scores(feats)
-        shifted = np.exp(logits - logits.max())
-        probs = shifted / shifted.sum()
-        best = int(probs.argmax())
-        return self.classes[best], float(probs[best]), probs
+        best = int(logits.argmax())
+        shifted = np.exp(logits - logits[best])
+        return self.classes[best], float(1.0 / shifted.sum())
 
     def save(self, path: Path) -> None:
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
@@ -53,6 +54,7 @@ class LinearModel:
             weights=self.weights.astype(np.float32),
             bias=self.bias.astype(np.float32),
             temperature=np.array([self.temperature], dtype=np.float64),
+            frequent=np.array(sorted(self.frequent) or [""]),
         )
         path.write_bytes(buffer.getvalue())
 
@@ -66,12 +68,20 @@ class LinearModel:
                 weights=np.ascontiguousarray(data["weights"], dtype=np.float32),
                 bias=data["bias"].astype(np.float32),
                 temperature=float(data["temperature"][0]),
+                frequent=frozenset(str(w) for w in data["frequent"] if str(w)),
             )
+
+
+def frequent_words(texts: Sequence[list[str]], min_count: int = 3) -> frozenset[str]:
+    """Words in at least ``min_count`` training messages."""
+    counts = Counter(w for tokens in texts for w in set(tokens))
+    return frozenset(w for w, c in counts.items() if c >= min_count)
 
 
 def train(
     examples: Sequence[tuple[list[str], str]],
     *,
+    frequent: frozenset[str] = frozenset(),
     min_count: int = 1,
     epochs: int = 300,
     l2: float = 1e-4,
@@ -129,6 +139,7 @@ def train(
         vocabulary=vocab,
         weights=w.astype(np.float32),
         bias=b.astype(np.float32),
+        frequent=frequent,
     )
 
 
