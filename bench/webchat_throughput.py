@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -164,6 +165,7 @@ async def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float
         await db.close()
         if backend == "postgresql":
             await pg_database(False, pg_name)
+        shutil.rmtree(workdir, ignore_errors=True)
     return {
         "messages": args.messages,
         "rejected": rejected,
