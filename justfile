@@ -48,6 +48,18 @@ typecheck:
 bench *args:
     python bench/webchat_throughput.py {{args}}
 
+# speed of understanding: understand() per core and `agente understand --jsonl`
+bench-nlu *args:
+    python bench/nlu_speed.py {{args}}
+
+# retrain the understanding models from agente/pipeline/data/train.jsonl (deterministic)
+train-nlu:
+    agente nlu train --calibrate tests/nlu/dev.jsonl
+
+# evaluate understanding: per-intent P/R/F1, macro-F1 per language, entity exact-match
+eval-nlu *files:
+    agente nlu eval {{ if files == "" { "tests/nlu/dev.jsonl tests/nlu/test.jsonl" } else { files } }}
+
 # everything CI runs: services, lint, types, the whole suite with CI=true semantics
 ci: services lint typecheck
     pytest -q

@@ -373,6 +373,88 @@ def cmd_settings(_args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- understand, nlu
+
+
+def _today(value: str | None, timezone: str) -> Any:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if value:
+        return dt.date.fromisoformat(value)
+    return dt.datetime.now(ZoneInfo(timezone)).date()
+
+
+def cmd_understand(args: argparse.Namespace) -> int:
+    """The pipeline on the command line: one JSON object per message (shared/docs/INTENTS.md)."""
+    import datetime as dt
+
+    from agente.pipeline.understand import Understander
+
+    try:
+        default_today = _today(args.today, args.timezone)
+    except ValueError:
+        return _fail(f"--today must be a date like 2026-11-22, not {args.today!r}")
+    except Exception:
+        return _fail(f"unknown --timezone {args.timezone!r}")
+    model = Understander.load()
+    encoder = msgspec.json.Encoder()
+    out = sys.stdout.buffer
+
+    def emit(text: str, today: dt.date) -> None:
+        result = model(text, today=today, timezone=args.timezone, lang_hint=args.lang)
+        out.write(encoder.encode(result))
+        out.write(b"\n")
+
+    if not args.jsonl:
+        if not args.text:
+            return _fail("give a message to understand, or --jsonl to read them from stdin")
+        emit(" ".join(args.text), default_today)
+        out.flush()
+        return 0
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError('each line must be an object with a "text" string')
+            today = dt.date.fromisoformat(item["today"]) if item.get("today") else default_today
+        except (ValueError, TypeError) as exc:
+            out.write(encoder.encode({"error": f"line {number}: {exc}"}))
+            out.write(b"\n")
+            continue
+        emit(item["text"], today)
+    out.flush()
+    return 0
+
+
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agente.pipeline import training
+    from agente.pipeline.understand import Understander
+
+    if args.action == "train":
+        calibration = Path(args.calibrate) if args.calibrate else None
+        model = training.train_models(Path(args.file) if args.file else training.DATA, calibration)
+        print(
+            f"trained: {len(model.intent_model.classes)} intents, "
+            f"{len(model.intent_model.vocabulary)} features; temperature "
+            f"{model.intent_model.temperature}"
+        )
+        return 0
+    model = Understander.load()
+    files = args.files or ["tests/nlu/dev.jsonl"]
+    for name in files:
+        report = training.evaluate(model, training.load_examples(Path(name)))
+        print(training.format_report(report, name))
+        if args.errors:
+            Path(args.errors).write_text(training.dump_errors(report) + "\n", encoding="utf-8")
+            print(f"errors written to {args.errors}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -421,6 +503,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help="TOML file (default AGENTE_HOTELS_FILE, else the demo hotel)")
     p.add_argument("--overwrite", action="store_true", help="replace hotels that already exist")
     p.set_defaults(func=cmd_hotels)
+
+    p = sub.add_parser("understand", help="intent, language and entities of messages (JSON)")
+    p.add_argument("text", nargs="*", help="the message (or use --jsonl)")
+    p.add_argument("--today", help="the hotel's date, YYYY-MM-DD (default: today there)")
+    p.add_argument("--timezone", default="America/Argentina/Buenos_Aires")
+    p.add_argument("--lang", choices=["es", "en", "pt"], help="language hint for short messages")
+    p.add_argument("--jsonl", action="store_true", help='read {"text", "today"?} lines on stdin')
+    p.set_defaults(func=cmd_understand)
+
+    p = sub.add_parser("nlu", help="train or evaluate the understanding models")
+    p.add_argument("action", choices=["train", "eval"])
+    p.add_argument("files", nargs="*", help="labelled JSONL files to evaluate")
+    p.add_argument("--file", help="training file (default agente/pipeline/data/train.jsonl)")
+    p.add_argument("--calibrate", help="held-out file for the confidence temperature")
+    p.add_argument("--errors", help="write the misunderstood examples to this JSONL file")
+    p.set_defaults(func=cmd_nlu)
 
     p = sub.add_parser("settings", help="print the settings in force (secrets masked)")
     p.set_defaults(func=cmd_settings)

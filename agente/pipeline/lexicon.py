@@ -24,6 +24,7 @@ CONCEPTS: dict[str, list[str]] = {
         "genial", "barbaro", "excelente", "perfecto", "great", "awesome", "appreciate",
     ],
     "BYE": [
+        "have a good one", "have a nice day", "buen dia para vos", "bom dia pra voce",
         "chau", "chao", "adios", "bye", "goodbye", "tchau", "ate logo", "ate mais", "nos vemos",
         "hasta luego", "hasta pronto", "see you", "take care", "saludos", "abrazo", "eso es todo",
         "eso era todo", "era todo", "nada mas", "that's all", "thats all", "so isso", "e isso",
@@ -36,6 +37,7 @@ CONCEPTS: dict[str, list[str]] = {
         "that works", "go ahead", "confirmo", "confirmado",
     ],
     "NO": [
+        "not correct", "incorrect", "incorrecto", "nada que ver", "nops", "naa", "deja", "dejalo",
         "no", "nah", "nope", "nao", "mejor no", "tampoco", "negativo", "no gracias", "no thanks",
         "not really", "de ninguna manera", "para nada", "nem", "agora nao", "todavia no", "aun no",
         "not now", "no por ahora", "por ahora no", "no hace falta", "no es necesario",
@@ -57,6 +59,7 @@ CONCEPTS: dict[str, list[str]] = {
         "confirmar la reserva", "lock it", "go with", "nos quedamos con", "vamos con", "ficamos com",
     ],
     "MODIFY": [
+        "acortar", "sacar", "quitar", "reducir", "shorten", "remove", "encurtar", "tirar",
         "cambiar", "cambio", "modificar", "mover", "pasar", "correr", "agregar", "sumar", "extender",
         "change", "modify", "move", "extend", "add", "alterar", "mudar", "trocar", "adiar",
         "postergar", "adelantar", "reprogramar", "reschedule", "shift", "switch", "acrescentar",
@@ -85,12 +88,14 @@ CONCEPTS: dict[str, list[str]] = {
         "cotizacion", "orcamento", "quote", "pricing", "per night", "por noche", "por noite",
     ],
     "ROOMTYPES": [
+        "adaptado", "cadeirante", "accesible", "accessible", "acessivel", "entran", "fit", "cabem", "caben",
         "tipos", "tipo", "matrimonial", "camas", "cama", "twin", "doble", "single", "suite",
         "triple", "familiar", "vista", "room types", "beds", "bed", "view", "casal", "solteiro",
         "capacidad", "capacity", "capacidade", "king", "queen", "que habitaciones", "which rooms",
         "what rooms", "quais quartos", "balcon", "balcony", "varanda", "jacuzzi", "hidromasaje",
     ],
     "AMENITY": [
+        "pile", "toallas", "secador", "heladera", "toalhas", "towels", "hairdryer", "cuna", "berco", "crib", "ac", "a/c",
         "desayuno", "wifi", "wi-fi", "internet", "pileta", "piscina", "cochera", "estacionamiento",
         "gimnasio", "spa", "sauna", "restaurante", "restaurant", "lavanderia", "aire",
         "acondicionado", "breakfast", "pool", "parking", "gym", "laundry", "academia",
@@ -99,6 +104,7 @@ CONCEPTS: dict[str, list[str]] = {
         "amenities", "comodidades", "incluye", "include", "includes", "inclui", "tv", "frigobar",
     ],
     "LOCATION": [
+        "dire", "ubicacion", "encuentro", "encontrar", "find you", "queda", "ficam", "fica", "cartel", "sign",
         "ubicacion", "ubicados", "direccion", "donde", "mapa", "como llego", "como llegar", "terminal",
         "address", "location", "located", "where", "directions", "get there", "endereco", "onde",
         "localizacao", "localizacion", "aeropuerto", "airport", "aeroporto", "rodoviaria",
@@ -106,6 +112,7 @@ CONCEPTS: dict[str, list[str]] = {
         "near", "perto", "longe", "como chego", "how do i get",
     ],
     "POLICY": [
+        "vapear", "vapeo", "vape", "humo", "libre de humo", "non-smoking", "visitas", "visitors", "visitantes", "adicional", "cama adicional", "acompanhante",
         "mascota", "mascotas", "perro", "perrito", "gato", "fumar", "fumo", "pets", "pet", "dog",
         "cat", "smoking", "smoke", "politica", "politicas", "policy", "policies", "animais",
         "animal", "cachorro", "penalidad", "multa", "penalty", "fee", "documento", "documentos",
@@ -115,6 +122,7 @@ CONCEPTS: dict[str, list[str]] = {
         "posso levar", "aceitam", "aceptan", "pagar si cancelo", "cargo", "anticipacion",
     ],
     "PAYINFO": [
+        "parcelar", "parcelas", "boleto", "installments", "dados", "datos", "transferencia bancaria",
         "pagar", "pago", "pagos", "efectivo", "tarjeta", "tarjetas", "transferencia", "cbu", "alias",
         "cuotas", "factura", "sena", "deposit", "pay", "payment", "cash", "card", "cards",
         "invoice", "pix", "cartao", "dinheiro", "sinal", "deposito", "credito", "debito",
@@ -130,6 +138,7 @@ CONCEPTS: dict[str, list[str]] = {
         "realice", "fiz",
     ],
     "CHECKIN": [
+        "entregan", "entregam", "horario de entrada",
         "check in", "check-in", "checkin", "ingreso", "ingresar", "entrada", "entrar", "temprano",
         "early", "arrive", "arrival", "chegada", "chegar", "llegar", "llegamos", "llegada",
         "a que hora", "what time", "que horas", "a partir de",
@@ -143,11 +152,13 @@ CONCEPTS: dict[str, list[str]] = {
         "late check-out", "mais tarde", "extender la salida", "hasta las", "until", "ate as",
     ],
     "HOURS": [
+        "24/7", "24hs", "24 horas", "24 hours", "ligar", "llamar", "telefono de",
         "horario", "horarios", "abren", "atienden", "atencion", "open", "opening", "hours",
         "atendimento", "funcionamento", "recepcion", "reception", "recepcao", "cierran", "close",
         "fecham", "abrem", "business hours", "oficina", "office",
     ],
     "HUMAN": [
+        "alguien real", "real", "am i talking", "estoy hablando", "estou falando",
         "humano", "humana", "persona", "alguien", "operador", "operadora", "asesor", "asesora",
         "hablar", "human", "person", "someone", "somebody", "agent", "representative", "atendente",
         "pessoa", "alguem", "urgente", "urgent", "emergencia", "emergency", "ayuda", "help",
@@ -155,6 +166,7 @@ CONCEPTS: dict[str, list[str]] = {
         "real person", "persona real", "pessoa real", "bot", "robot", "maquina",
     ],
     "COMPLAINT": [
+        "descontaron", "dos veces", "twice", "duas vezes", "no estaba", "wasn't there", "nao tinha",
         "sucia", "sucio", "sucias", "mal", "horrible", "pesimo", "pesima", "queja", "reclamo",
         "reclamar", "cobraron", "roto", "rota", "no funciona", "no andaba", "no anda", "ruido",
         "ruidoso", "fria", "frio", "dirty", "broken", "noisy", "complaint", "complain", "terrible",
@@ -180,6 +192,7 @@ CONCEPTS: dict[str, list[str]] = {
         "spam", "remover", "descadastrar", "cancelar suscripcion", "opt out",
     ],
     "OUT": [
+        "chover", "piada", "homework", "tarea", "plata", "prestas", "prestar", "dolar", "recomendas", "recomendame", "recommend", "parrilla", "cotacao",
         "partido", "clima", "llueve", "lluvia", "chiste", "futbol", "receta", "presidente",
         "weather", "joke", "president", "football", "soccer", "tempo", "chuva", "piada", "jogo",
         "admin", "administrador", "ignora", "ignore", "instrucciones", "instructions", "instrucoes",

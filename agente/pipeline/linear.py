@@ -30,19 +30,59 @@ class LinearModel:
     frequent: frozenset[str] = frozenset()
     """Words seen often in training (features skip their character n-grams)."""
 
+    _w64: np.ndarray = attrs.field(init=False, repr=False, eq=False)
+    _b64: np.ndarray = attrs.field(init=False, repr=False, eq=False)
+    _rows: dict[str, tuple[float, ...]] | None = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        # float64 avoids a conversion per call; with few classes plain Python sums beat numpy's
+        # per-call overhead, so those models keep each feature's row as a tuple.
+        w64 = np.ascontiguousarray(self.weights, dtype=np.float64) / self.temperature
+        object.__setattr__(self, "_w64", w64)
+        object.__setattr__(self, "_b64", self.bias.astype(np.float64) / self.temperature)
+        rows = None
+        if len(self.classes) <= 4:
+            rows = {f: tuple(w64[i].tolist()) for f, i in self.vocabulary.items()}
+        object.__setattr__(self, "_rows", rows)
+
     def scores(self, feats: Sequence[str]) -> np.ndarray:
         """Logits per class (temperature applied)."""
-        vocab = self.vocabulary
-        idx = [i for i in (vocab.get(f) for f in feats) if i is not None]
-        logits = self.bias + self.weights[idx].sum(axis=0) if idx else self.bias.copy()
-        return logits / self.temperature
+        get = self.vocabulary.get
+        idx = [i for i in map(get, feats) if i is not None]
+        logits: np.ndarray = self._w64.take(idx, axis=0).sum(axis=0)
+        logits += self._b64
+        return logits
 
     def predict(self, feats: Sequence[str]) -> tuple[str, float]:
         """The best class and its probability."""
+        if self._rows is not None:
+            return self._predict_small(feats)
         logits = self.scores(feats)
         best = int(logits.argmax())
         shifted = np.exp(logits - logits[best])
         return self.classes[best], float(1.0 / shifted.sum())
+
+    def _predict_small(self, feats: Sequence[str]) -> tuple[str, float]:
+        assert self._rows is not None
+        get = self._rows.get
+        if len(self.classes) == 3:  # the language model: unrolled, it is the hot path
+            s0, s1, s2 = self._b64.tolist()
+            for f in feats:
+                row = get(f)
+                if row is not None:
+                    s0 += row[0]
+                    s1 += row[1]
+                    s2 += row[2]
+            sums = [s0, s1, s2]
+        else:
+            sums = list(self._b64.tolist())
+            for f in feats:
+                row = get(f)
+                if row is not None:
+                    sums = [a + b for a, b in zip(sums, row, strict=True)]
+        top = max(sums)
+        best = sums.index(top)
+        return self.classes[best], 1.0 / sum(math.exp(v - top) for v in sums)
 
     def save(self, path: Path) -> None:
         names = sorted(self.vocabulary, key=self.vocabulary.__getitem__)

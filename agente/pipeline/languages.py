@@ -1,0 +1,46 @@
+"""Language cues: words that mark es, en or pt, for the language classifier.
+
+Short messages decide on a handful of words ("sure", "valeu", "dale"), so each language gets a
+curated list of function words and chat words. A word may belong to two languages ("que",
+"para"); the classifier weighs them with the rest of the features (word suffixes, words).
+"""
+
+from __future__ import annotations
+
+# fmt: off
+_ES = ["el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "de", "del", "al", "que", "y", "o", "en", "con", "por", "para", "sin", "sobre", "entre", "hasta", "desde", "es", "son", "esta", "estan", "estoy", "estamos", "soy", "somos", "fue", "ser", "hay", "habia", "habra", "tienen", "tenes", "tiene", "tengo", "tenemos", "tendrian", "tendran", "quiero", "queria", "quisiera", "queremos", "podes", "puedo", "podemos", "pueden", "necesito", "necesitamos", "hola", "buenas", "gracias", "chau", "dale", "si", "no", "bueno", "listo", "joya", "genial", "barbaro", "che", "vos", "usted", "ustedes", "nosotros", "mi", "mis", "tu", "tus", "su", "sus", "nuestro", "nuestra", "me", "te", "se", "nos", "les", "le", "muy", "mas", "menos", "tambien", "pero", "porque", "cuando", "donde", "como", "cual", "cuanto", "cuanta", "cuantos", "cuantas", "que", "quien", "habitacion", "habitaciones", "noche", "noches", "reserva", "reservar", "reservame", "mañana", "manana", "pasado", "hoy", "ayer", "finde", "semana", "fin", "viernes", "sabado", "domingo", "lunes", "martes", "miercoles", "jueves", "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "setiembre", "octubre", "noviembre", "diciembre", "personas", "adultos", "ninos", "nenes", "chicos", "pileta", "cochera", "desayuno", "precio", "sale", "cuesta", "seña", "sena", "pago", "pague", "transferi", "comprobante", "mande", "ahi", "aca", "alla", "esto", "eso", "ese", "esa", "este", "hacer", "hago", "hice", "ir", "voy", "vamos", "llegar", "llego", "salir", "quedar", "quedarme", "ya", "todavia", "aun", "nada", "algo", "alguien", "gracias", "perdon", "disculpa", "ok", "okey", "vale", "claro", "obvio", "nop", "sip", "nah", "mejor", "después", "despues", "luego", "antes", "cerca", "lejos"]
+
+_EN = ["the", "a", "an", "of", "to", "in", "on", "at", "for", "with", "from", "by", "about", "and", "or", "but", "if", "is", "are", "was", "were", "be", "been", "am", "i", "you", "he", "she", "we", "they", "it", "my", "your", "our", "their", "me", "us", "them", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "how", "when", "where", "why", "do", "does", "did", "have", "has", "had", "can", "could", "would", "will", "shall", "should", "may", "might", "must", "not", "no", "yes", "yeah", "yep", "nope", "sure", "ok", "okay", "thanks", "thank", "please", "hi", "hello", "hey", "bye", "goodbye", "room", "rooms", "night", "nights", "book", "booking", "reservation", "available", "availability", "price", "cost", "much", "many", "any", "some", "just", "also", "tomorrow", "today", "tonight", "weekend", "week", "friday", "saturday", "sunday", "monday", "tuesday", "wednesday", "thursday", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "people", "adults", "kids", "children", "breakfast", "pool", "parking", "gym", "pay", "paid", "payment", "deposit", "check", "out", "in", "late", "early", "want", "need", "like", "get", "got", "let", "know", "tell", "send", "sent", "still", "already", "anything", "something", "someone", "else", "cancel", "change", "stay", "arrive", "leave", "open", "close", "hours", "address", "location", "where", "unsubscribe", "stop", "awesome", "great", "cool", "fine", "right", "wrong", "correct", "actually", "sorry", "guys", "folks", "one", "two", "three", "four", "five"]
+
+_PT = ["o", "a", "os", "as", "um", "uma", "uns", "umas", "de", "do", "da", "dos", "das", "no", "na", "nos", "nas", "em", "com", "por", "pra", "para", "sem", "sobre", "entre", "ate", "desde", "e", "eh", "sao", "esta", "estao", "estou", "estamos", "sou", "somos", "foi", "ser", "tem", "temos", "tenho", "tinha", "teria", "queria", "quero", "queremos", "gostaria", "preciso", "precisamos", "pode", "posso", "podem", "voce", "voces", "vc", "vcs", "senhor", "senhora", "meu", "minha", "meus", "minhas", "seu", "sua", "nosso", "nossa", "me", "te", "se", "nos", "lhe", "muito", "mais", "menos", "tambem", "tbm", "mas", "porque", "quando", "onde", "como", "qual", "quanto", "quanta", "quantos", "quantas", "quem", "quarto", "quartos", "noite", "noites", "diaria", "diarias", "reserva", "reservar", "amanha", "hoje", "ontem", "depois", "fds", "semana", "sexta", "sabado", "domingo", "segunda", "terca", "quarta", "quinta", "janeiro", "fevereiro", "marco", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro", "pessoas", "adultos", "criancas", "piscina", "estacionamento", "cafe", "manha", "preco", "custa", "sinal", "pagamento", "paguei", "comprovante", "pix", "enviei", "mandei", "oi", "ola", "obrigado", "obrigada", "valeu", "tchau", "sim", "nao", "nem", "blz", "beleza", "legal", "certo", "isso", "aqui", "ai", "la", "isto", "isso", "esse", "essa", "este", "esta", "fazer", "fiz", "ir", "vou", "vamos", "chegar", "chego", "sair", "ficar", "ja", "ainda", "nada", "algo", "alguem", "desculpa", "ta", "tá", "td", "tudo", "bem", "bom", "boa", "dia", "tarde", "noite", "cadê", "cade", "gente"]
+# fmt: on
+
+WORDS: dict[str, frozenset[str]] = {
+    "es": frozenset(_ES),
+    "en": frozenset(_EN),
+    "pt": frozenset(_PT),
+}
+
+__all__ = ["WORDS", "language_features"]
+
+
+def language_features(tokens: list[str]) -> list[str]:
+    """Words, word endings, and which language lists each word is on."""
+    out: list[str] = []
+    es, en, pt = WORDS["es"], WORDS["en"], WORDS["pt"]
+    for token in tokens:
+        if not token.isalpha():
+            continue
+        out.append("w:" + token)
+        if len(token) >= 4:
+            out.append("s2:" + token[-2:])
+            out.append("s3:" + token[-3:])
+        if token in es:
+            out.append("L:es")
+        if token in en:
+            out.append("L:en")
+        if token in pt:
+            out.append("L:pt")
+    if not out:
+        out.append("L:none")
+    return out

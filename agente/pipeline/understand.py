@@ -1,0 +1,168 @@
+"""``understand``: text in, intent, language and entities out. Pure at inference.
+
+The models are loaded once (``Understander.load``) by whoever starts the process and passed
+around; ``understand()`` is the convenience that uses the packaged models. Nothing here reads
+the clock, the environment or the network: ``today`` comes in, in the hotel's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from importlib import resources
+from pathlib import Path
+
+import attrs
+import msgspec
+
+from agente.pipeline.concepts import ConceptMatcher
+from agente.pipeline.entities import Entities, extract_entities
+from agente.pipeline.features import features
+from agente.pipeline.languages import language_features
+from agente.pipeline.linear import LinearModel
+from agente.pipeline.normalize import normalize, tokens
+
+__all__ = [
+    "INTENTS",
+    "LANGUAGES",
+    "Understander",
+    "Understanding",
+    "intent_features",
+    "language_features",
+    "understand",
+]
+
+INTENTS = (
+    "greeting", "goodbye", "affirm", "deny", "check_availability", "make_reservation",
+    "modify_reservation", "cancel_reservation", "reservation_status", "ask_price",
+    "ask_room_types", "ask_amenities", "ask_location", "ask_policies", "payment_info",
+    "payment_proof", "check_in_info", "check_out_info", "late_checkout", "business_hours_info",
+    "human_handoff", "complaint", "inform", "opt_out", "out_of_scope",
+)  # fmt: skip
+LANGUAGES = ("es", "en", "pt")
+MODEL_DIR = "model"
+
+
+class Understanding(msgspec.Struct, frozen=True, kw_only=True):
+    """What a guest's message means: the contract of ``shared/docs/INTENTS.md``."""
+
+    text: str
+    intent: str
+    confidence: float
+    language: str
+    entities: Entities
+
+
+def entity_flags(e: Entities) -> list[str]:
+    """Which kinds of entity a message carries: strong hints for the intent."""
+    flags = []
+    if e.check_in or e.check_out or e.invalid_dates:
+        flags.append("dates")
+    if e.nights:
+        flags.append("nights")
+    if e.adults or e.children or e.guests:
+        flags.append("people")
+    if e.rooms:
+        flags.append("rooms")
+    if e.room_type:
+        flags.append("room_type")
+    if e.booking_ref:
+        flags.append("ref")
+    if e.email or e.phone:
+        flags.append("contact")
+    if e.time:
+        flags.append("time")
+    if e.amenities:
+        flags.append("amenity")
+    if e.topic:
+        flags.append("topic")
+    return flags
+
+
+def intent_features(
+    toks: list[str], entities: Entities, frequent: frozenset[str], concepts: ConceptMatcher
+) -> list[str]:
+    """Words, concepts, entity kinds, and each concept paired with each entity kind."""
+    found = concepts.match(toks, frequent)
+    flags = entity_flags(entities)
+    out = features(toks, frequent)
+    out.extend("k:" + c for c in found)
+    out.extend("e:" + f for f in flags)
+    out.extend("x:" + c + "|" + f for c in found for f in flags)
+    if not flags:
+        out.extend("x:" + c + "|none" for c in found)
+    return out
+
+
+def _model_path(name: str) -> Path:
+    return Path(str(resources.files("agente.pipeline") / MODEL_DIR / name))
+
+
+@attrs.frozen
+class Understander:
+    """The understanding pipeline with its models; call it like ``understand``."""
+
+    intent_model: LinearModel
+    language_model: LinearModel
+    concepts: ConceptMatcher = attrs.field(factory=ConceptMatcher)
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> Understander:
+        """Load the models (by default the ones shipped in the package)."""
+        where = directory or _model_path("")
+        return cls(
+            intent_model=LinearModel.load(where / "intent.npz"),
+            language_model=LinearModel.load(where / "language.npz"),
+        )
+
+    def intent_features(self, toks: list[str], entities: Entities) -> list[str]:
+        return intent_features(toks, entities, self.intent_model.frequent, self.concepts)
+
+    def __call__(
+        self,
+        text: str,
+        *,
+        today: dt.date,
+        timezone: str | None = None,
+        lang_hint: str | None = None,
+    ) -> Understanding:
+        """Understand one message. Total: any string and any date give a valid result."""
+        del timezone  # ``today`` is already the hotel's date; kept for the contract
+        norm = normalize(text)
+        toks = tokens(norm)
+        language = self.detect_language(toks, lang_hint)
+        entities = extract_entities(text, norm, today=today)
+        if not toks:
+            return Understanding(
+                text=text, intent="out_of_scope", confidence=0.2, language=language,
+                entities=entities,
+            )  # fmt: skip
+        intent, confidence = self.intent_model.predict(self.intent_features(toks, entities))
+        return Understanding(
+            text=text,
+            intent=intent,
+            confidence=round(confidence, 4),
+            language=language,
+            entities=entities,
+        )
+
+    def detect_language(self, toks: list[str], hint: str | None) -> str:
+        """es, en or pt. A short message that could be any of them keeps the hint."""
+        if not toks:
+            return hint if hint in LANGUAGES else "es"
+        language, confidence = self.language_model.predict(language_features(toks))
+        if hint in LANGUAGES and confidence < 0.75:
+            return hint
+        return language
+
+
+@functools.cache
+def _default() -> Understander:
+    return Understander.load()
+
+
+def understand(
+    text: str, *, today: dt.date, timezone: str | None = None, lang_hint: str | None = None
+) -> Understanding:
+    """Understand ``text`` with the packaged models (loaded once, on first use)."""
+    return _default()(text, today=today, timezone=timezone, lang_hint=lang_hint)

@@ -1,0 +1,125 @@
+"""Properties of ``understand`` (issue contract: shared/docs/INTENTS.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import locale
+import subprocess
+import sys
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agente.pipeline.normalize import normalize
+from agente.pipeline.understand import INTENTS, LANGUAGES, understand
+
+DAYS = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
+ENTITY_KEYS = {
+    "check_in", "check_out", "nights", "adults", "children", "children_ages", "guests", "rooms",
+    "room_type", "booking_ref", "email", "phone", "time", "amenities", "topic", "invalid_dates",
+}  # fmt: skip
+HOTELISH = st.sampled_from(
+    [
+        "tenés lugar del {d}/{m} al {d2}/{m2} para {n}?",
+        "reservame la doble del {d} al {d2} de marzo",
+        "book me a room from the {d}th to the {d2}th, {n} nights",
+        "tem quarto para {n} pessoas dia {d}/{m}?",
+        "quiero {n} noches desde el {d} de {month}",
+    ]
+)
+
+
+@given(text=st.text(), today=DAYS)
+def test_understand_is_total(text: str, today: dt.date) -> None:
+    result = understand(text, today=today)
+    assert result.intent in INTENTS
+    assert result.language in LANGUAGES
+    assert 0.0 <= result.confidence <= 1.0
+    _check_dates(result)
+
+
+@given(
+    template=HOTELISH,
+    d=st.integers(0, 40),
+    d2=st.integers(0, 40),
+    m=st.integers(0, 14),
+    m2=st.integers(0, 14),
+    n=st.integers(0, 30),
+    month=st.sampled_from(["enero", "febrero", "marzo", "diciembre", "enro", "junio"]),
+    today=DAYS,
+)
+def test_dates_are_consistent_on_booking_like_messages(
+    template: str, d: int, d2: int, m: int, m2: int, n: int, month: str, today: dt.date
+) -> None:
+    text = template.format(d=d, d2=d2, m=m, m2=m2, n=n, month=month)
+    _check_dates(understand(text, today=today))
+
+
+def _check_dates(result: object) -> None:
+    e = result.entities  # type: ignore[attr-defined]
+    if e.check_in and e.check_out:
+        assert e.check_out > e.check_in
+        if e.nights is not None:
+            assert e.nights == (e.check_out - e.check_in).days
+    if e.invalid_dates:
+        assert e.check_in is None or e.check_out is None
+
+
+@given(text=st.text())
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+def test_output_has_every_contract_key() -> None:
+    data = msgspec.to_builtins(understand("hola", today=dt.date(2026, 11, 22)))
+    assert set(data) == {"text", "intent", "confidence", "language", "entities"}
+    assert set(data["entities"]) == ENTITY_KEYS
+
+
+def test_result_does_not_depend_on_locale_or_clock() -> None:
+    text = "tenés lugar del 15/12 al 18/12 para 2?"
+    today = dt.date(2026, 11, 22)
+    first = understand(text, today=today)
+    previous = locale.setlocale(locale.LC_ALL)
+    try:
+        for name in ("C", "C.UTF-8"):
+            try:
+                locale.setlocale(locale.LC_ALL, name)
+            except locale.Error:
+                continue
+            assert understand(text, today=today) == first
+    finally:
+        locale.setlocale(locale.LC_ALL, previous)
+    # another process, another TZ: same answer
+    script = (
+        "import datetime as dt, msgspec; from agente.pipeline.understand import understand; "
+        f"print(msgspec.json.encode(understand({text!r}, today=dt.date(2026, 11, 22))).decode())"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"TZ": "Pacific/Kiritimati", "LC_ALL": "C"},
+    )
+    assert json.loads(other.stdout) == msgspec.to_builtins(first)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("hola!", "greeting"),
+        ("tenés lugar del 15/12 al 18/12 para 2?", "check_availability"),
+        ("quiero cancelar mi reserva", "cancel_reservation"),
+        ("hay penalidad por cancelar?", "ask_policies"),
+        ("no me manden mas mensajes", "opt_out"),
+        ("any rooms next weekend?", "check_availability"),
+        ("quanto custa a diária?", "ask_price"),
+    ],
+)
+def test_contract_examples(text: str, intent: str) -> None:
+    assert understand(text, today=dt.date(2026, 11, 22)).intent == intent
