@@ -235,7 +235,7 @@ _NIGHT_NOT_BEFORE = _words(
     adding extend extender alargar adicionar acrescentar"""
 )  # "quiero agregar una noche": a change to a booking, not its length
 _MORE_AFTER = re.compile(r"\s*(?:mas|extra|more|a\s+mais|adicional|additional)\b")
-_ADULT_NOUNS = frozenset(["adultos", "adulto", "adults", "adult", "mayores", "grownups"])
+_ADULT_NOUNS = frozenset(["adultos", "adulto", "adults", "adult", "mayores", "grownups", "grandes"])
 _CHILD_PLURALS = _words(
     """ninos ninas nenes nenas chicos chicas hijos hijas menores bebes bebas kids children babies
     infants toddlers sons daughters criancas filhos filhas nenens"""
@@ -293,7 +293,7 @@ _CHILD_PHRASE_AT = re.compile(
     rf"(?:{_NUM}|a|an|mi|my|meu|minha)\s+(?:(?:small|little|pequenos?|chiquitos?)\s+)?"
     rf"(?:{'|'.join(sorted(_CHILD_NOUNS, key=len, reverse=True))})\b"
 )
-_ADULT_AHEAD = re.compile(r"\s*(?:adultos|adulto|adults|adult|mayores)\b")
+_ADULT_AHEAD = re.compile(r"\s*(?:adultos|adulto|adults|adult|mayores|grandes)\b")
 _COUPLE_WORDS = _words(
     """pareja matrimonio couple casal wife husband partner girlfriend boyfriend esposa esposo
     marido mujer novia novio namorada namorado"""
@@ -357,7 +357,7 @@ _AMENITY_WORDS: dict[str, str] = {
         "wifi",
     ),
     **dict.fromkeys(
-        _split("""pileta piletas piscina piscinas pool pools swimming"""),
+        _split("""pileta piletas pile piscina piscinas pool pools swimming"""),
         "pool",
     ),
     **dict.fromkeys(
@@ -431,7 +431,7 @@ _TOPIC_WORDS: dict[str, str] = {
         _split(
             """fumar fumo fuma fuman fumamos fumador fumadores fumadora fumante fumantes smoke smoking
             smoker smokers cigarro cigarros cigarrillo cigarrillos cigarette cigarettes pucho puchos
-            tabaco"""
+            tabaco vapear vapeo vape vaping vapor humo"""
         ),
         "smoking",
     ),
@@ -464,7 +464,21 @@ _CANCEL_WORDS = _words(
 _POLICY_WORDS = frozenset(
     ["politica", "politicas", "policy", "policies", "condiciones", "condicoes", "terms", "free"]
 )
-_CHILD_POLICY_WORDS = frozenset(["edad", "age", "idade", "friendly"])
+_CHILD_POLICY_WORDS = frozenset(
+    [
+        "edad",
+        "age",
+        "idade",
+        "friendly",
+        "paga",
+        "pagan",
+        "pagam",
+        "pay",
+        "pays",
+        "gratis",
+        "cobran",
+    ]
+)
 _SPECIAL_TOPIC_WORDS = frozenset({"id", "cama", "camas", "extra", "additional"})
 _TOPIC_WORD_SET = (
     frozenset(_TOPIC_WORDS) | _CANCEL_WORDS | _POLICY_WORDS | _CHILD_PLURALS

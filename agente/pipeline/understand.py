@@ -53,6 +53,39 @@ class Understanding(msgspec.Struct, frozen=True, kw_only=True):
     entities: Entities
 
 
+_NO_ENTITIES = frozenset({"out_of_scope", "complaint"})
+_NO_STAY_DATES = frozenset(
+    {
+        "check_in_info",
+        "check_out_info",
+        "late_checkout",
+        "business_hours_info",
+        "cancel_reservation",
+        "greeting",
+        "goodbye",
+    }
+)
+_EMPTY = Entities()
+
+
+def entities_for(intent: str, e: Entities) -> Entities:
+    """Keep the entities that mean something for this intent (the labelling conventions).
+
+    A complaint or an out-of-scope message books nothing, so none of its words become
+    entities ("me recomendás un restaurante?" asks for no amenity); a policy topic only
+    belongs to a policy question; the hours of a check-in question are not a stay.
+    """
+    if intent in _NO_ENTITIES:
+        return _EMPTY
+    if e.topic is not None and intent != "ask_policies":
+        e = msgspec.structs.replace(e, topic=None)
+    if intent in _NO_STAY_DATES and (e.check_in or e.check_out or e.nights or e.invalid_dates):
+        e = msgspec.structs.replace(
+            e, check_in=None, check_out=None, nights=None, invalid_dates=False
+        )
+    return e
+
+
 def entity_flags(e: Entities) -> list[str]:
     """Which kinds of entity a message carries: strong hints for the intent."""
     flags = []
@@ -143,7 +176,7 @@ class Understander:
             intent=intent,
             confidence=round(confidence, 4),
             language=language,
-            entities=entities,
+            entities=entities_for(intent, entities),
         )
 
     def detect_language(self, toks: list[str], hint: str | None) -> str:
