@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
-import sqlalchemy as sa
 
 from agente.errors import AgenteError
 
@@ -154,6 +153,8 @@ async def _turn(
     deps: Any, hotel_id: str, session: str, text: str, timeout: float
 ) -> dict[str, Any]:
     """Send one guest message through the real path and wait for its replies."""
+    import sqlalchemy as sa
+
     from agente.adapters.sql import inbox, outbox
     from agente.domain import InboundMessage
     from agente.service import load_conversation

@@ -41,12 +41,13 @@ def features(tokens: list[str], frequent: frozenset[str] = frozenset()) -> list[
     for token in tokens:
         shape = word_shape(token)
         out.append("w:" + shape)
-        out.append("b:" + prev + "|" + shape)
         prev = shape
         if len(shape) >= 4 and shape[0] != "<" and shape not in frequent:
             padded = "<" + shape + ">"
             out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
-    out.append("b:" + prev + "|</s>")
+    if tokens:
+        out.append("first:" + word_shape(tokens[0]))
+        out.append("last:" + prev)
     n = len(tokens)
     out.append(
         "len:"
