@@ -7,8 +7,9 @@ from agente.pipeline.lexicon import CONCEPTS
 __all__ = ["ConceptMatcher"]
 
 
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+def _deletions(word: str) -> list[str]:
+    """The word with one letter removed, in position order (a fixed order: the first match wins)."""
+    return list(dict.fromkeys(word[:i] + word[i + 1 :] for i in range(len(word))))
 
 
 class ConceptMatcher:
@@ -32,7 +33,7 @@ class ConceptMatcher:
                     self._words.setdefault(entry, set()).add(concept)
         for word, found in self._words.items():
             if len(word) >= 6 and word.isalpha():
-                for variant in _deletions(word) | {word}:
+                for variant in [word, *_deletions(word)]:
                     self._fuzzy.setdefault(variant, set()).update(found)
 
     def match(self, tokens: list[str], known: frozenset[str] = frozenset()) -> set[str]:

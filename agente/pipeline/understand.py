@@ -116,7 +116,9 @@ def intent_features(
     toks: list[str], entities: Entities, frequent: frozenset[str], concepts: ConceptMatcher
 ) -> list[str]:
     """Words, concepts, entity kinds, and each concept paired with each entity kind."""
-    found = concepts.match(toks, frequent)
+    # sorted: a set's order varies between processes, and the order of features changes the
+    # floating-point sums of training; a fixed order keeps the weights reproducible bit for bit
+    found = sorted(concepts.match(toks, frequent))
     flags = entity_flags(entities)
     out = features(toks, frequent)
     out.extend("k:" + c for c in found)
