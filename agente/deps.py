@@ -16,6 +16,7 @@ from agente.clock import SystemClock
 from agente.hotels import HotelDirectory
 from agente.messaging import MessageStore, QueueSettings
 from agente.metrics import Metrics
+from agente.pipeline.understand import Understander
 from agente.registry import (
     CHANNELS,
     PMS,
@@ -167,7 +168,9 @@ def build_deps(
         store=store,
         hotels=hotels,
         messages=messages,
-        service=Service(db=db, messages=messages, hotels=hotels, clock=clock),
+        service=Service(
+            db=db, messages=messages, hotels=hotels, clock=clock, understander=Understander.load()
+        ),
         notifier=notifier,
         metrics=metrics,
         ingress=AppIngress(messages=messages, metrics=metrics, notifier=notifier),

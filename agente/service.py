@@ -8,6 +8,7 @@ leaves the message to be redone by the next worker, and nothing is half-written.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import msgspec
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from agente.adapters.sql import Database
     from agente.hotels import HotelDirectory
     from agente.messaging import InboxItem, MessageStore
+    from agente.pipeline.understand import Understander
     from agente.ports import Clock
 
 __all__ = ["Service", "load_conversation"]
@@ -52,6 +54,7 @@ class Service:
     messages: MessageStore
     hotels: HotelDirectory
     clock: Clock
+    understander: Understander
 
     async def handle(self, item: InboxItem, worker_id: str) -> None:
         """Handle one inbound message: decide, then commit state, replies and 'done' together."""
@@ -63,13 +66,28 @@ class Service:
             _, state = await load_conversation(
                 conn, message.hotel_id, message.channel, message.sender_id
             )
+        now = self.clock.now()
         context = Context(
             hotel_name=hotel.name,
             default_language=hotel.default_language,
             languages=hotel.languages,
-            now=self.clock.now(),
+            now=now,
         )
-        event = GuestSaid(text=message.text, message_kind=message.kind)
+        understanding = None
+        if message.text:
+            understanding = self.understander(
+                message.text,
+                today=now.astimezone(ZoneInfo(hotel.timezone)).date(),
+                timezone=hotel.timezone,
+                lang_hint=state.language or hotel.default_language,
+            )
+        event = GuestSaid(
+            text=message.text,
+            message_kind=message.kind,
+            intent=understanding.intent if understanding else None,
+            language=understanding.language if understanding else None,
+            confidence=understanding.confidence if understanding else 0.0,
+        )
         state, effects = step(state, event, context)
         outbound = [
             OutboundMessage(
@@ -85,7 +103,9 @@ class Service:
             for body in render(effect, state.language or hotel.default_language)
         ]
         result: dict[str, Any] = {
-            "intent": state.last_intent,
+            "intent": understanding.intent if understanding else None,
+            "confidence": understanding.confidence if understanding else None,
+            "entities": msgspec.to_builtins(understanding.entities) if understanding else None,
             "language": state.language,
             "replies": len(outbound),
             "worker": worker_id,

@@ -24,10 +24,13 @@ class _Base(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
 
 
 class GuestSaid(_Base, frozen=True, kw_only=True, tag="guest_said"):
-    """The guest wrote (or sent something: ``message_kind`` says what)."""
+    """The guest wrote (or sent something: ``message_kind`` says what), as understood."""
 
     text: str | None
     message_kind: str = "text"
+    intent: str | None = None
+    language: str | None = None
+    confidence: float = 0.0
 
 
 Event: TypeAlias = GuestSaid
@@ -56,7 +59,7 @@ def step(
     state: ConversationState, event: Event, context: Context
 ) -> tuple[ConversationState, list[Effect]]:
     """One transition of the conversation. Pure: same inputs, same outputs."""
-    language = state.language or context.default_language
+    language = event.language or state.language or context.default_language
     if language not in LANGUAGES:
         language = "es"
     match event:
@@ -64,7 +67,12 @@ def step(
             key = "ack.first" if state.turns == 0 else "ack.text"
         case GuestSaid():
             key = "ack.other"
-    new_state = msgspec.structs.replace(state, turns=state.turns + 1, language=language)
+    new_state = msgspec.structs.replace(
+        state,
+        turns=state.turns + 1,
+        language=language,
+        last_intent=event.intent or state.last_intent,
+    )
     return new_state, [Reply(key=key, params={"hotel": context.hotel_name})]
 
 

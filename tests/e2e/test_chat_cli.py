@@ -41,3 +41,26 @@ def test_unknown_hotel_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "chat", "--hotel", "nope", stdin="")
     assert result.returncode == 2
     assert "no hotel 'nope'" in result.stderr
+
+
+def test_turns_carry_the_understood_intent_and_reply_in_the_guests_language(
+    tmp_path: Path,
+) -> None:
+    lines = [
+        "hola!",
+        "tienen lugar del 15/12 al 18/12 para 2?",
+        "thanks, bye",
+        "quanto custa a diária?",
+    ]
+    result = run_cli(tmp_path, "chat", "--jsonl", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    turns = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [t["intent"] for t in turns] == [
+        "greeting",
+        "check_availability",
+        "goodbye",
+        "ask_price",
+    ]
+    assert [t["conversation"]["language"] for t in turns] == ["es", "es", "en", "pt"]
+    assert turns[2]["replies"][0]["text"].startswith("Got it")
+    assert turns[3]["replies"][0]["text"].startswith("Recebido")
