@@ -15,7 +15,7 @@ def _deletions(word: str) -> list[str]:
 class ConceptMatcher:
     """Built once from ``CONCEPTS``; ``match(tokens)`` returns the concepts present."""
 
-    __slots__ = ("_fuzzy", "_phrases", "_stems", "_words")
+    __slots__ = ("_fuzzy", "_phrase_starts", "_phrases", "_stem_prefixes", "_stems", "_words")
 
     def __init__(self, concepts: dict[str, list[str]] = CONCEPTS) -> None:
         self._words: dict[str, set[str]] = {}
@@ -31,6 +31,8 @@ class ConceptMatcher:
                     self._stems.setdefault(entry[:-1], set()).add(concept)
                 else:
                     self._words.setdefault(entry, set()).add(concept)
+        self._stem_prefixes = tuple(sorted(self._stems))
+        self._phrase_starts = frozenset(p[0] for p in self._phrases)
         for word, found in self._words.items():
             if len(word) >= 6 and word.isalpha():
                 for variant in [word, *_deletions(word)]:
@@ -39,20 +41,20 @@ class ConceptMatcher:
     def match(self, tokens: list[str], known: frozenset[str] = frozenset()) -> set[str]:
         """Concepts present; typo matching is skipped for ``known`` (correctly spelt) words."""
         found: set[str] = set()
-        words, stems, fuzzy = self._words, self._stems, self._fuzzy
+        words, fuzzy, stems = self._words, self._fuzzy, self._stems
+        stem_prefixes = self._stem_prefixes
         for token in tokens:
             hit = words.get(token)
             if hit:
                 found |= hit
                 continue
-            if len(token) >= 5:
-                for n in (7, 6, 5):
-                    hit = stems.get(token[:n])
-                    if hit:
-                        found |= hit
-                        break
-                if hit:
-                    continue
+            if len(token) < 5:
+                continue
+            if stem_prefixes and token.startswith(stem_prefixes):
+                for prefix in stem_prefixes:
+                    if token.startswith(prefix):
+                        found |= stems[prefix]
+                continue
             if len(token) >= 6 and token not in known and token.isalpha():
                 hit = fuzzy.get(token)
                 if hit is None:
@@ -62,13 +64,16 @@ class ConceptMatcher:
                             break
                 if hit:
                     found |= hit
+        starts = self._phrase_starts
         phrases = self._phrases
-        for i in range(len(tokens) - 1):
-            hit = phrases.get((tokens[i], tokens[i + 1]))
-            if hit:
-                found |= hit
-            if i + 2 < len(tokens):
-                hit = phrases.get((tokens[i], tokens[i + 1], tokens[i + 2]))
+        last = len(tokens) - 1
+        for i, token in enumerate(tokens):
+            if i < last and token in starts:
+                hit = phrases.get((token, tokens[i + 1]))
                 if hit:
                     found |= hit
+                if i + 2 <= last:
+                    hit = phrases.get((token, tokens[i + 1], tokens[i + 2]))
+                    if hit:
+                        found |= hit
         return found

@@ -39,7 +39,7 @@ def features(tokens: list[str], frequent: frozenset[str] = frozenset()) -> list[
     out: list[str] = []
     prev = "<s>"
     for token in tokens:
-        shape = word_shape(token)
+        shape = token if token.isalpha() else word_shape(token)
         out.append("w:" + shape)
         prev = shape
         if len(shape) >= 4 and shape[0] != "<" and shape not in frequent:
