@@ -7,6 +7,12 @@ curated list of function words and chat words. A word may belong to two language
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agente.pipeline.linear import LinearModel
+
 # fmt: off
 _ES = ["el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "de", "del", "al", "que", "y", "o", "en", "con", "por", "para", "sin", "sobre", "entre", "hasta", "desde", "es", "son", "esta", "estan", "estoy", "estamos", "soy", "somos", "fue", "ser", "hay", "habia", "habra", "tienen", "tenes", "tiene", "tengo", "tenemos", "tendrian", "tendran", "quiero", "queria", "quisiera", "queremos", "podes", "puedo", "podemos", "pueden", "necesito", "necesitamos", "hola", "buenas", "gracias", "chau", "dale", "si", "no", "bueno", "listo", "joya", "genial", "barbaro", "che", "vos", "usted", "ustedes", "nosotros", "mi", "mis", "tu", "tus", "su", "sus", "nuestro", "nuestra", "me", "te", "se", "nos", "les", "le", "muy", "mas", "menos", "tambien", "pero", "porque", "cuando", "donde", "como", "cual", "cuanto", "cuanta", "cuantos", "cuantas", "que", "quien", "habitacion", "habitaciones", "noche", "noches", "reserva", "reservar", "reservame", "mañana", "manana", "pasado", "hoy", "ayer", "finde", "semana", "fin", "viernes", "sabado", "domingo", "lunes", "martes", "miercoles", "jueves", "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "setiembre", "octubre", "noviembre", "diciembre", "personas", "adultos", "ninos", "nenes", "chicos", "pileta", "cochera", "desayuno", "precio", "sale", "cuesta", "seña", "sena", "pago", "pague", "transferi", "comprobante", "mande", "ahi", "aca", "alla", "esto", "eso", "ese", "esa", "este", "hacer", "hago", "hice", "ir", "voy", "vamos", "llegar", "llego", "salir", "quedar", "quedarme", "ya", "todavia", "aun", "nada", "algo", "alguien", "gracias", "perdon", "disculpa", "ok", "okey", "vale", "claro", "obvio", "nop", "sip", "nah", "mejor", "después", "despues", "luego", "antes", "cerca", "lejos"]
 
@@ -21,7 +27,7 @@ WORDS: dict[str, frozenset[str]] = {
     "pt": frozenset(_PT),
 }
 
-__all__ = ["WORDS", "language_features"]
+__all__ = ["WORDS", "LanguageScorer", "language_features"]
 
 
 def language_features(tokens: list[str]) -> list[str]:
@@ -44,3 +50,60 @@ def language_features(tokens: list[str]) -> list[str]:
     if not out:
         out.append("L:none")
     return out
+
+
+class LanguageScorer:
+    """The language model folded per word, for speed: same answers as the plain model.
+
+    Every language feature depends on one word only, so a word's whole contribution (the word
+    itself, its endings, the lists it is on) is summed once, at load, into one row; a word the
+    model never saw is scored from its endings and lists on the fly.
+    """
+
+    __slots__ = ("_bias", "_classes", "_none", "_rows", "_rows_by_feature")
+
+    def __init__(self, model: LinearModel) -> None:
+        if len(model.classes) != 3:
+            raise ValueError("the language model has three classes: es, en, pt")
+        self._classes = model.classes
+        self._bias = tuple(float(x) for x in model._b64)
+        weights = model._w64
+        self._rows_by_feature = {f: tuple(weights[i].tolist()) for f, i in model.vocabulary.items()}
+        self._none = self._rows_by_feature.get("L:none", (0.0, 0.0, 0.0))
+        words = {f[2:] for f in model.vocabulary if f.startswith("w:")}
+        for lexicon in WORDS.values():
+            words |= lexicon
+        self._rows = {w: self._word_row(w) for w in words if w.isalpha()}
+
+    def _word_row(self, word: str) -> tuple[float, float, float]:
+        a = b = c = 0.0
+        get = self._rows_by_feature.get
+        for feature in language_features([word]):
+            row = get(feature)
+            if row is not None:
+                a += row[0]
+                b += row[1]
+                c += row[2]
+        return a, b, c
+
+    def predict(self, tokens: list[str]) -> tuple[str, float]:
+        a, b, c = self._bias
+        rows = self._rows
+        seen = False
+        for token in tokens:
+            if not token.isalpha():
+                continue
+            seen = True
+            row = rows.get(token)
+            if row is None:
+                row = self._word_row(token)
+            a += row[0]
+            b += row[1]
+            c += row[2]
+        if not seen:
+            a, b, c = a + self._none[0], b + self._none[1], c + self._none[2]
+        top = max(a, b, c)
+        best = 0 if a == top else 1 if b == top else 2
+        return self._classes[best], 1.0 / (
+            math.exp(a - top) + math.exp(b - top) + math.exp(c - top)
+        )

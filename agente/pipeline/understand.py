@@ -18,7 +18,7 @@ import msgspec
 from agente.pipeline.concepts import ConceptMatcher
 from agente.pipeline.entities import Entities, extract_entities
 from agente.pipeline.features import features
-from agente.pipeline.languages import language_features
+from agente.pipeline.languages import LanguageScorer, language_features
 from agente.pipeline.linear import LinearModel
 from agente.pipeline.normalize import normalize, tokens
 
@@ -140,6 +140,11 @@ class Understander:
     intent_model: LinearModel
     language_model: LinearModel
     concepts: ConceptMatcher = attrs.field(factory=ConceptMatcher)
+    language_scorer: LanguageScorer = attrs.field(init=False)
+
+    @language_scorer.default
+    def _scorer(self) -> LanguageScorer:
+        return LanguageScorer(self.language_model)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Understander:
@@ -185,7 +190,7 @@ class Understander:
         """es, en or pt. A short message that could be any of them keeps the hint."""
         if not toks:
             return hint if hint in LANGUAGES else "es"
-        language, confidence = self.language_model.predict(language_features(toks))
+        language, confidence = self.language_scorer.predict(toks)
         if hint in LANGUAGES and confidence < 0.75:
             return hint
         return language

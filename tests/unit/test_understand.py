@@ -123,3 +123,17 @@ def test_result_does_not_depend_on_locale_or_clock() -> None:
 )
 def test_contract_examples(text: str, intent: str) -> None:
     assert understand(text, today=dt.date(2026, 11, 22)).intent == intent
+
+
+@given(text=st.text())
+def test_the_folded_language_scorer_answers_like_the_model(text: str) -> None:
+    from agente.pipeline.languages import language_features
+    from agente.pipeline.normalize import tokens
+    from agente.pipeline.understand import _default
+
+    model = _default()
+    toks = tokens(normalize(text))
+    plain = model.language_model.predict(language_features(toks))
+    folded = model.language_scorer.predict(toks)
+    assert folded[0] == plain[0]
+    assert abs(folded[1] - plain[1]) < 1e-9
