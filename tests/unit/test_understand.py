@@ -137,3 +137,21 @@ def test_the_folded_language_scorer_answers_like_the_model(text: str) -> None:
     folded = model.language_scorer.predict(toks)
     assert folded[0] == plain[0]
     assert abs(folded[1] - plain[1]) < 1e-9
+
+
+@given(text=st.text(), today=DAYS)
+def test_the_folded_intent_scorer_answers_like_the_model(text: str, today: dt.date) -> None:
+    from agente.pipeline.entities import extract_entities
+    from agente.pipeline.normalize import tokens
+    from agente.pipeline.understand import _default, intent_features
+
+    model = _default()
+    norm = normalize(text)
+    toks = tokens(norm)
+    entities = extract_entities(text, norm, today=today)
+    plain = model.intent_model.predict(
+        intent_features(toks, entities, model.intent_model.frequent, model.concepts)
+    )
+    folded = model.intent_scorer.predict(toks, entities)
+    assert folded[0] == plain[0]
+    assert abs(folded[1] - plain[1]) < 1e-9
