@@ -24,8 +24,8 @@ How a mention becomes a date (the conventions of ``shared/nlu/dev.jsonl``):
   said on a Friday is today. Plurals ("los domingos") and past ones ("el domingo pasado") are
   not stay dates. A weekday alone gives only a check-in.
 * "el finde" / "this weekend" / "fim de semana" / "fds": Friday to Sunday of the coming
-  weekend; from Friday on, the current one (on Saturday: today to Sunday); on Sunday the next
-  one. "El finde que viene" / "next weekend" / "o próximo fim de semana" (ambiguous; the agent
+  weekend; from Friday on, the current one (on Saturday: today to Sunday; on Sunday: today,
+  with no check-out). "El finde que viene" / "next weekend" / "o próximo fim de semana" (ambiguous; the agent
   confirms) take the first weekend whose Friday is still ahead. "El finde del 15": Friday to
   Sunday around that day (the nearest Friday). A weekend someone refers to
   ("lo del finde", "la reserva del finde", "todo el fin de semana", "el finde pasado") is not a
@@ -417,9 +417,7 @@ def _weekend(today: dt.date, *, following: bool) -> tuple[dt.date, dt.date] | No
     wd = today.weekday()
     if following:
         friday = _add(today, (4 - wd) % 7 or 7)
-    elif wd == 6:
-        friday = _add(today, 5)
-    elif wd >= 4:
+    elif wd >= 4:  # Friday to Sunday: what is left of the current one (on Sunday, today only)
         return (today, today + (6 - wd) * _DAY) if today.year < 9999 else None
     else:
         friday = _add(today, 4 - wd)
@@ -601,7 +599,7 @@ def _scan(
                 continue
             x, y = _Mention(start, end), _Mention(end, end)
             x.date, y.date = span
-            item2 = (x, y)
+            item2 = x if x.date == y.date else (x, y)  # on Sunday, only today is left
         found.append((start, end, item2))
     found.sort(key=lambda f: f[0])
     items: list[_Mention | tuple[_Mention, _Mention]] = []

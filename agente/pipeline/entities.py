@@ -232,8 +232,9 @@ _NIGHT_NOUNS = frozenset(
 _NIGHT_SKIP = frozenset(["sola", "solo", "single", "only", "unica", "so"])
 _NIGHT_NOT_BEFORE = _words(
     """extra additional otra otras another mais mas agregar agregarle agregamos sumar sumarle add
-    adding extend extender alargar adicionar acrescentar"""
-)  # "quiero agregar una noche": a change to a booking, not its length
+    adding extend extender alargar adicionar acrescentar sacar sacarle quitar quitarle restar
+    remove removing drop cut tirar reducir tirar cortar tirar diminuir"""
+)  # "quiero agregar/sacar una noche": a change to a booking, not its length
 _MORE_AFTER = re.compile(r"\s*(?:mas|extra|more|a\s+mais|adicional|additional)\b")
 _ADULT_NOUNS = frozenset(["adultos", "adulto", "adults", "adult", "mayores", "grownups", "grandes"])
 _CHILD_PLURALS = _words(
@@ -333,6 +334,8 @@ _ROOM_WORDS: dict[str, str] = {
 _ROOM_WORD_SET = frozenset(_ROOM_WORDS)
 _TWO = frozenset({"dos", "2", "duas", "two"})
 _ROOM_NAMES = frozenset({"habitacion", "cuarto", "quarto", "room"})
+# "la simple", "la familiar": the article stands for the room ("me pasás el precio de la simple?")
+_ROOM_ARTICLES = frozenset({"la", "las"})  # not "una": "una simple pregunta"
 _DOUBLE_CHARGE = re.compile(r"\b(?:cobr\w*|pagu?e\w*|cargaron|charged)\s*$")
 _NOT_DOUBLE_AFTER = re.compile(r"\s+(?:check|charge|charged|booking|booked)\b")
 _NOT_SINGLE_AFTER = re.compile(r"\s+(?:nights?|noches?|noites?|beds?)\b")
@@ -394,7 +397,7 @@ _AMENITY_WORDS: dict[str, str] = {
 }
 _AMENITY_WORD_SET = frozenset(_AMENITY_WORDS)
 _AMENITY_PHRASES = {
-    "cafe": re.compile(r"cafe\s+d[aeo]\s+manha\b"),
+    "cafe": re.compile(r"cafe\s+(?:d[aeo]\s+manha|incluso|incluido|includo)\b"),
     "wi": re.compile(r"wi\s+fi\b"),
     "air": re.compile(r"air\s?condition"),
     "ar": re.compile(r"ar\s+condicionado\b"),
@@ -784,7 +787,7 @@ def _room_type(s: str, words: AbstractSet[str]) -> str | None:
         elif word in ("individual", "individuales", "solteiro", "simple", "simples", "single"):
             if last in ("cama", "camas", "de") and (len(before) < 2 or before[-2] != "quarto"):
                 continue  # "dos camas individuales", "duas camas de solteiro"
-            if word.startswith("simple") and last not in _ROOM_NAMES:
+            if word.startswith("simple") and last not in _ROOM_NAMES and last not in _ROOM_ARTICLES:
                 continue
             if word == "single" and _NOT_SINGLE_AFTER.match(s, end):
                 continue
@@ -800,6 +803,9 @@ def _room_type(s: str, words: AbstractSet[str]) -> str | None:
         elif word == "family":
             if not _FAMILY_AFTER.match(s, end):
                 continue
+        elif word in ("familiar", "familiares"):
+            if last not in _ROOM_NAMES and last not in _ROOM_ARTICLES:
+                continue  # "un problema familiar", "viaje familiar": not a room
         elif word == "familia":
             if last == "de" and len(before) >= 2:
                 last = before[-2]

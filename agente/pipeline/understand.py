@@ -68,8 +68,36 @@ _NO_STAY_DATES = frozenset(
 )
 _EMPTY = Entities()
 
+# A policy question whose words named no topic outright ("criança paga?", "do children stay
+# free?", "qué pasa con la seña si no vamos?"): the topic its subject points to. The classifier
+# already decided it is a policy question, so a weaker hint is enough here.
+_TOPIC_HINTS: dict[str, str] = {
+    **dict.fromkeys(
+        """nino nina ninos ninas nene nena nenes nenas chico chicos chica chicas hijo hija hijos
+        hijas menor menores bebe bebes kid kids child children baby babies infant infants
+        toddler teen teens teenager crianca criancas filho filha filhos filhas nenem""".split(),
+        "children",
+    ),
+    **dict.fromkeys(
+        """cancelar cancelo cancela cancelacion cancel cancellation cancelamento reembolso
+        reembolsan devuelven devuelve devolucion refund refunds refundable devolvem devolucao
+        sena deposit sinal vamos ir voy go come vou""".split(),
+        "cancellation",
+    ),
+    **dict.fromkeys("documento documentos dni passport pasaporte id identidad".split(), "id_documents"),
+    **dict.fromkeys("perro perros gato gatos mascota mascotas dog dogs cat cats pet pets".split(), "pets"),
+    **dict.fromkeys("fumar smoke smoking fumo fumante cigarro".split(), "smoking"),
+    **dict.fromkeys("cama camas bed beds colchon cuna cot crib berco".split(), "extra_bed"),
+}
+_TOPIC_ORDER = ("pets", "smoking", "id_documents", "extra_bed", "children", "cancellation")
 
-def entities_for(intent: str, e: Entities) -> Entities:
+
+def _policy_topic(toks: list[str]) -> str | None:
+    found = {_TOPIC_HINTS[t] for t in toks if t in _TOPIC_HINTS}
+    return next((t for t in _TOPIC_ORDER if t in found), None)
+
+
+def entities_for(intent: str, e: Entities, toks: list[str] | None = None) -> Entities:
     """Keep the entities that mean something for this intent (the labelling conventions).
 
     A complaint or an out-of-scope message books nothing, so none of its words become
@@ -78,8 +106,13 @@ def entities_for(intent: str, e: Entities) -> Entities:
     """
     if intent in _NO_ENTITIES:
         return _EMPTY
-    if e.topic is not None and intent != "ask_policies":
+    if intent == "ask_policies":
+        if e.topic is None:
+            e = msgspec.structs.replace(e, topic=_policy_topic(toks or []))
+    elif e.topic is not None:
         e = msgspec.structs.replace(e, topic=None)
+    if e.amenities and intent == "ask_room_types":  # "habitaciones con jacuzzi?": a room feature
+        e = msgspec.structs.replace(e, amenities=[])
     if intent in _NO_STAY_DATES and (e.check_in or e.check_out or e.nights or e.invalid_dates):
         e = msgspec.structs.replace(
             e, check_in=None, check_out=None, nights=None, invalid_dates=False
@@ -275,7 +308,7 @@ class Understander:
             intent=intent,
             confidence=round(confidence, 4),
             language=language,
-            entities=entities_for(intent, entities),
+            entities=entities_for(intent, entities, toks),
         )
 
     def detect_language(self, toks: list[str], hint: str | None) -> str:

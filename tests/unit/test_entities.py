@@ -120,7 +120,7 @@ DATES = [
     ("finde", WED, ("2026-11-20", "2026-11-22", 2)),
     ("este fin de semana", FRI, ("2026-11-20", "2026-11-22", 2)),
     ("el finde", dt.date(2026, 11, 21), ("2026-11-21", "2026-11-22", 1)),
-    ("el finde", dt.date(2026, 11, 22), ("2026-11-27", "2026-11-29", 2)),
+    ("el finde", dt.date(2026, 11, 22), ("2026-11-22", None, None)),  # Sunday: what is left
     ("el finde que viene", FRI, ("2026-11-27", "2026-11-29", 2)),
     ("next weekend", WED, ("2026-11-20", "2026-11-22", 2)),
     # nights: check-out = check-in + nights
