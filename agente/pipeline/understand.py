@@ -71,24 +71,19 @@ _EMPTY = Entities()
 # A policy question whose words named no topic outright ("criança paga?", "do children stay
 # free?", "qué pasa con la seña si no vamos?"): the topic its subject points to. The classifier
 # already decided it is a policy question, so a weaker hint is enough here.
-_TOPIC_HINTS: dict[str, str] = {
-    **dict.fromkeys(
-        """nino nina ninos ninas nene nena nenes nenas chico chicos chica chicas hijo hija hijos
-        hijas menor menores bebe bebes kid kids child children baby babies infant infants
-        toddler teen teens teenager crianca criancas filho filha filhos filhas nenem""".split(),
-        "children",
-    ),
-    **dict.fromkeys(
-        """cancelar cancelo cancela cancelacion cancel cancellation cancelamento reembolso
-        reembolsan devuelven devuelve devolucion refund refunds refundable devolvem devolucao
-        sena deposit sinal vamos ir voy go come vou""".split(),
-        "cancellation",
-    ),
-    **dict.fromkeys("documento documentos dni passport pasaporte id identidad".split(), "id_documents"),
-    **dict.fromkeys("perro perros gato gatos mascota mascotas dog dogs cat cats pet pets".split(), "pets"),
-    **dict.fromkeys("fumar smoke smoking fumo fumante cigarro".split(), "smoking"),
-    **dict.fromkeys("cama camas bed beds colchon cuna cot crib berco".split(), "extra_bed"),
+_TOPIC_HINT_WORDS = {
+    "pets": "perro perros gato gatos mascota mascotas dog dogs cat cats pet pets",
+    "smoking": "fumar smoke smoking fumo fumante cigarro",
+    "id_documents": "documento documentos dni passport pasaporte id identidad",
+    "extra_bed": "cama camas bed beds colchon cuna cot crib berco",
+    "children": """nino nina ninos ninas nene nena nenes nenas chico chicos chica chicas hijo
+        hija hijos hijas menor menores bebe bebes kid kids child children baby babies infant
+        infants toddler teen teens teenager crianca criancas filho filha filhos filhas nenem""",
+    "cancellation": """cancelar cancelo cancela cancelacion cancel cancellation cancelamento
+        reembolso reembolsan devuelven devuelve devolucion refund refunds refundable devolvem
+        devolucao sena deposit sinal vamos ir voy go come vou""",
 }
+_TOPIC_HINTS = {w: topic for topic, text in _TOPIC_HINT_WORDS.items() for w in text.split()}
 _TOPIC_ORDER = ("pets", "smoking", "id_documents", "extra_bed", "children", "cancellation")
 
 
