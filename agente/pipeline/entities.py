@@ -261,7 +261,7 @@ _AGES_AT = re.compile(
 _AGE_ITEM = re.compile(r"(\d{1,2})(\s*(?:meses|mes|months?))?")
 _PERSON_NOUNS = _words(
     """personas persona persons person people pessoas pessoa pax huespedes huesped guests guest
-    hospedes hospede"""
+    hospedes hospede ppl"""
 )
 _ROOM_NOUNS = _words(
     """habitaciones habitacion cuartos cuarto quartos quarto rooms room dormitorios apartamentos
@@ -321,7 +321,7 @@ _ALONE = re.compile(
 _ROOM_WORDS: dict[str, str] = {
     "camas": "twin", "beds": "twin", "twin": "twin", "twins": "twin",
     "doble": "double", "dobles": "double", "double": "double", "matrimonial": "double",
-    "matrimoniales": "double", "queen": "double", "king": "double", "duplo": "double",
+    "matrimoniales": "double", "queen": "double", "king": "double", "duplo": "double", "duplos": "double",
     "dupla": "double", "casal": "double",
     "individual": "single", "individuales": "single", "single": "single", "solteiro": "single",
     "simple": "single", "simples": "single", "sencilla": "single",
@@ -598,6 +598,8 @@ def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str
         except phonenumbers.NumberParseException:
             number = None
         if number is not None and phonenumbers.is_possible_number(number):
+            if not plus and not words.isdisjoint(_MOBILE_WORDS):
+                number = _ar_mobile(number)
             value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         elif plus or context:
             value = candidate
@@ -605,6 +607,19 @@ def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str
             continue
         return value, _blank(s, m.start(), m.end())
     return None, s
+
+
+_MOBILE_WORDS = frozenset({"cel", "celular", "movil", "whatsapp", "wsp", "wpp", "whats", "mobile"})
+
+
+def _ar_mobile(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """An Argentine mobile dialled locally ("11 6234 8890", "0351 15-612-3456") in E.164 needs
+    the 9 after the country code; a landline does not, so only a "cel"/"whatsapp" context adds it.
+    """
+    national = str(number.national_number)
+    if number.country_code != 54 or national.startswith("9") or len(national) != 10:
+        return number
+    return phonenumbers.PhoneNumber(country_code=54, national_number=int("9" + national))
 
 
 def _time(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str | None, str]:
@@ -767,7 +782,7 @@ def _rooms(s: str, words: AbstractSet[str]) -> int | None:
         if not before or before[-1] in _ARTICLES:
             continue
         n = _value(before[-1])
-        if n is not None and 1 <= n <= 50:
+        if n is not None and 2 <= n <= 50:  # "one room" is what every stay has: not a count
             return n
     return None
 
@@ -798,7 +813,7 @@ def _room_type(s: str, words: AbstractSet[str]) -> str | None:
             if _NOT_DOUBLE_AFTER.match(s, end) or _DOUBLE_CHARGE.search(s, max(0, p - 16), p):
                 continue
         elif word == "casal":
-            if last not in ("de", "quarto", "cama", "camas", "suite", "apto", "apartamento"):
+            if last not in ("de", "do", "quarto", "cama", "camas", "suite", "apto", "apartamento"):
                 continue
         elif word == "family":
             if not _FAMILY_AFTER.match(s, end):

@@ -67,6 +67,7 @@ _NO_STAY_DATES = frozenset(
     }
 )
 _EMPTY = Entities()
+_NO_AMENITIES = frozenset({"ask_room_types", "payment_proof", "payment_info"})
 
 # A policy question whose words named no topic outright ("criança paga?", "do children stay
 # free?", "qué pasa con la seña si no vamos?"): the topic its subject points to. The classifier
@@ -106,8 +107,10 @@ def entities_for(intent: str, e: Entities, toks: list[str] | None = None) -> Ent
             e = msgspec.structs.replace(e, topic=_policy_topic(toks or []))
     elif e.topic is not None:
         e = msgspec.structs.replace(e, topic=None)
-    if e.amenities and intent == "ask_room_types":  # "habitaciones con jacuzzi?": a room feature
+    if e.amenities and intent in _NO_AMENITIES:  # "habitaciones con jacuzzi?", "the transfer"
         e = msgspec.structs.replace(e, amenities=[])
+    if intent == "cancel_reservation" and (e.adults or e.children or e.guests):
+        e = msgspec.structs.replace(e, adults=None, children=None, children_ages=[], guests=None)
     if intent in _NO_STAY_DATES and (e.check_in or e.check_out or e.nights or e.invalid_dates):
         e = msgspec.structs.replace(
             e, check_in=None, check_out=None, nights=None, invalid_dates=False
@@ -155,6 +158,8 @@ def intent_features(
     out.extend("x:" + c + "|" + f for c in found for f in flags)
     if not flags:
         out.extend("x:" + c + "|none" for c in found)
+    if not found and not flags and all(t not in frequent for t in toks):
+        out.append("g:unknown")  # nothing known in it ("lkjhgf", "sdfsdfg"): likely gibberish
     return out
 
 
@@ -234,6 +239,8 @@ class IntentScorer:
         extra.extend("x:" + c + "|" + f for c in found for f in flags)
         if not flags:
             extra.extend("x:" + c + "|none" for c in found)
+            if not found and all(t not in self._frequent for t in toks):
+                extra.append("g:unknown")
         for feature in extra:
             i = vocab.get(feature)
             if i is not None:
