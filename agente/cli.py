@@ -6,6 +6,8 @@ agente chat       talk to the agent in the terminal (``--jsonl`` for scripts)
 agente plugins    installed and enabled plugins, with versions
 agente migrate    apply (or roll back) database migrations
 agente hotels     seed and list hotels
+agente reservations  list reservations; confirm a deposit (staff): PMS payment, voucher
+agente handoff    staff notifications; take over or release a conversation
 agente settings   the settings in force, secrets masked
 """
 
@@ -20,7 +22,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -157,7 +159,7 @@ async def _turn(
 
     from agente.adapters.sql import inbox, outbox
     from agente.domain import InboundMessage
-    from agente.service import load_conversation
+    from agente.service import load_conversation, reservation_view
 
     message = InboundMessage(
         channel="webchat",
@@ -199,7 +201,7 @@ async def _turn(
         "intent": (row.result or {}).get("intent"),
         "replies": [{**r.message["body"], "status": r.status} for r in replies],
         "conversation": msgspec.to_builtins(state),
-        "reservation": None,
+        "reservation": reservation_view(state.reservation),
     }
     if row.status == "dead":
         out["error"] = row.last_error
@@ -273,6 +275,109 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(_run())
+
+
+# ---------------------------------------------------------------------------- staff
+
+
+async def _settle(deps: Any, inbox_id: int | None, timeout: float) -> dict[str, Any]:
+    """Run a worker until the queued event is handled (or ``timeout``); its result."""
+    import sqlalchemy as sa
+
+    from agente.adapters.sql import inbox, outbox
+
+    if inbox_id is None:
+        return {"queued": False, "note": "the same action was already queued"}
+    stop = asyncio.Event()
+    worker = asyncio.create_task(deps.worker().run(stop))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while True:
+            async with deps.db.begin() as conn:
+                row = (
+                    await conn.execute(
+                        sa.select(inbox.c.status, inbox.c.result, inbox.c.last_error).where(
+                            inbox.c.id == inbox_id
+                        )
+                    )
+                ).one()
+                pending = (
+                    await conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(outbox)
+                        .where(outbox.c.inbox_id == inbox_id, outbox.c.status == "pending")
+                    )
+                ).scalar_one()
+            if (row.status == "done" and not pending) or row.status == "dead":
+                break
+            if loop.time() > deadline:
+                return {"queued": True, "status": row.status, "note": "still being processed"}
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await worker
+    out = {"queued": True, "status": row.status, "result": row.result}
+    if row.status == "dead":
+        out["error"] = row.last_error
+    return out
+
+
+def _staff(args: argparse.Namespace, action: Callable[[Any], Awaitable[Any]]) -> int:
+    from agente.logs import configure
+    from agente.settings import load_settings
+
+    env = _env()
+    env.setdefault("AGENTE_LOG_LEVEL", "WARNING")
+    settings = load_settings(env)
+    configure(settings.log_level, "json")
+
+    async def _run() -> int:
+        deps = await _prepare(env, quiet=True)
+        try:
+            out = await action(deps)
+        finally:
+            await deps.close()
+        print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        return 1 if isinstance(out, dict) and out.get("error") else 0
+
+    return asyncio.run(_run())
+
+
+def cmd_reservations(args: argparse.Namespace) -> int:
+    from decimal import Decimal
+
+    from agente import staff
+
+    async def action(deps: Any) -> Any:
+        if args.action == "list":
+            return await staff.list_reservations(deps.db, args.hotel, args.status)
+        if not args.reference:
+            raise staff.StaffError("give the reservation: its booking number or AG- reference")
+        amount = Decimal(args.amount) if args.amount else None
+        inbox_id = await staff.confirm_deposit(
+            deps.db, deps.messages, args.reference, operator=args.operator, amount=amount
+        )
+        return await _settle(deps, inbox_id, args.timeout)
+
+    return _staff(args, action)
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from agente import staff
+
+    async def action(deps: Any) -> Any:
+        if args.action == "notifications":
+            return await staff.list_notifications(deps.db, args.hotel, unseen=not args.all)
+        if args.conversation is None:
+            raise staff.StaffError("give the conversation id (see 'agente handoff notifications')")
+        act = staff.take_over if args.action == "take" else staff.release
+        inbox_id = await act(
+            deps.db, deps.messages, deps.clock, args.conversation, operator=args.operator
+        )
+        return await _settle(deps, inbox_id, args.timeout)
+
+    return _staff(args, action)
 
 
 # ---------------------------------------------------------------------------- plugins
@@ -487,6 +592,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each reply")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("reservations", help="list reservations, or confirm a deposit (staff)")
+    p.add_argument("action", choices=["list", "confirm"])
+    p.add_argument("reference", nargs="?", help="booking number or AG- reference (confirm)")
+    p.add_argument("--amount", help="amount received (default: the deposit asked for)")
+    p.add_argument("--operator", default=os.environ.get("USER") or "staff", help="who confirms")
+    p.add_argument("--hotel", help="only this hotel (list)")
+    p.add_argument("--status", help="only this status (list), e.g. awaiting_verification")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the voucher")
+    p.set_defaults(func=cmd_reservations)
+
+    p = sub.add_parser("handoff", help="conversations with staff: notifications, take, release")
+    p.add_argument("action", choices=["notifications", "take", "release"])
+    p.add_argument("conversation", nargs="?", type=int, help="conversation id (take, release)")
+    p.add_argument("--operator", default=os.environ.get("USER") or "staff")
+    p.add_argument("--hotel", help="only this hotel (notifications)")
+    p.add_argument("--all", action="store_true", help="include notifications already seen")
+    p.add_argument("--timeout", type=float, default=30.0)
+    p.set_defaults(func=cmd_handoff)
 
     p = sub.add_parser("plugins", help="list installed and enabled plugins")
     p.add_argument("--json", action="store_true")

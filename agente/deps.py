@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -13,6 +14,7 @@ from agente.adapters.memory import MemoryStore
 from agente.adapters.redis import FallbackStore, RedisStore
 from agente.adapters.sql import Database, SqlPluginState
 from agente.clock import SystemClock
+from agente.flags import FlagService
 from agente.hotels import HotelDirectory
 from agente.messaging import MessageStore, QueueSettings
 from agente.metrics import Metrics
@@ -30,6 +32,7 @@ from agente.registry import (
 )
 from agente.service import Service
 from agente.settings import PREFIX, Settings, known_names, unknown_variables
+from agente.staff import fire_due_timers
 from agente.worker import Notifier, Worker
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ class Deps:
     hotels: HotelDirectory
     messages: MessageStore
     service: Service
+    flags: FlagService
     notifier: Notifier
     metrics: Metrics
     ingress: AppIngress
@@ -87,6 +91,7 @@ class Deps:
             notifier=self.notifier,
             concurrency=self.settings.worker_concurrency,
             poll_interval=self.settings.worker_poll_interval,
+            timers=functools.partial(fire_due_timers, self.db, self.messages, self.clock),
         )
 
     async def close(self) -> None:
@@ -161,6 +166,13 @@ def build_deps(
     )
     hotels = HotelDirectory(db=db, clock=clock)
     notifier = Notifier()
+    flags = FlagService(
+        redis=store.primary.client if isinstance(store, FallbackStore) else None,
+        clock=clock,
+        ttl=settings.flags_cache_seconds,
+        timeout=settings.readiness_timeout,
+        registry=metrics.registry,
+    )
     return Deps(
         settings=settings,
         clock=clock,
@@ -169,8 +181,18 @@ def build_deps(
         hotels=hotels,
         messages=messages,
         service=Service(
-            db=db, messages=messages, hotels=hotels, clock=clock, understander=Understander.load()
+            db=db,
+            messages=messages,
+            hotels=hotels,
+            clock=clock,
+            understander=Understander.load(),
+            pms=pms,
+            flags=flags,
+            metrics=metrics,
+            handoff_minutes=settings.handoff_timeout_minutes,
+            always_open=settings.business_hours_always_open,
         ),
+        flags=flags,
         notifier=notifier,
         metrics=metrics,
         ingress=AppIngress(messages=messages, metrics=metrics, notifier=notifier),

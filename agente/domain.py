@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import msgspec
 
@@ -83,7 +83,7 @@ class Location(_Value, frozen=True, kw_only=True):
 
 
 InboundKind: TypeAlias = Literal[
-    "text", "interactive", "media", "location", "reaction", "contacts", "unsupported"
+    "text", "interactive", "media", "location", "reaction", "contacts", "unsupported", "event"
 ]
 
 
@@ -114,6 +114,10 @@ class InboundMessage(_Value, frozen=True, kw_only=True):
     sender_email: str | None = None
     thread_id: str | None = None
     sent_at: dt.datetime | None = None
+    #: kind "event": not from the guest but for their conversation (staff confirmed a deposit,
+    #: took over or released it; a hold expired). Queued like a message so that it is ordered
+    #: with the guest's own messages and survives a crash; decoded by the shell.
+    event: dict[str, Any] | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -219,6 +223,9 @@ class DepositPolicy(_Value, frozen=True, kw_only=True):
     kind: Literal["percent", "fixed"] = "percent"
     value: Decimal = Decimal(30)
     deadline_hours: int = 24
+    #: cancelling at least this many hours before check-in costs nothing; later, the money
+    #: paid is kept (the penalty the agent quotes). None: every cancellation is free.
+    free_cancellation_hours: int | None = 72
 
 
 class BankDetails(_Value, frozen=True, kw_only=True):
@@ -297,25 +304,36 @@ class Guest(_Value, frozen=True, kw_only=True):
     opted_out: bool = False
 
 
-class ConversationState(_Value, frozen=True, kw_only=True):
-    """What the dialogue remembers between turns. Grows with the dialogue; stored as JSON."""
+class Slots(_Value, frozen=True, kw_only=True):
+    """What the guest has told us about the stay they want; corrections overwrite."""
 
-    mode: Literal["bot", "human", "closed"] = "bot"
-    language: str | None = None
-    turns: int = 0
-    last_intent: str | None = None
-    not_understood: int = 0
+    check_in: dt.date | None = None
+    check_out: dt.date | None = None
+    adults: int | None = None
+    children: int | None = None
+    children_ages: list[int] = []
+    guests: int | None = None
+    rooms: int | None = None
+    room_type: str | None = None
+
+    @property
+    def party(self) -> int | None:
+        """The whole party when known: ``guests``, or adults plus children."""
+        if self.guests:
+            return self.guests
+        if self.adults:
+            return self.adults + (self.children or 0)
+        return None
 
 
-class Conversation(_Value, frozen=True, kw_only=True):
-    id: int
-    hotel_id: str
-    channel: str
-    sender_id: str
-    guest_id: int
-    state: ConversationState
-    created_at: dt.datetime
-    updated_at: dt.datetime
+class OfferView(_Value, frozen=True, kw_only=True):
+    """An offer as the conversation remembers it (enough to book it and to show it again)."""
+
+    room_type: str
+    total: Decimal
+    currency: str
+    nights: int
+    max_guests: int
 
 
 ReservationStatus: TypeAlias = Literal[
@@ -327,6 +345,84 @@ ReservationStatus: TypeAlias = Literal[
     "expired",
     "failed",
 ]
+
+
+class ReservationView(_Value, frozen=True, kw_only=True):
+    """The guest's reservation as the conversation knows it; mirrored to ``reservations``."""
+
+    client_reference: str
+    status: ReservationStatus
+    room_type: str
+    check_in: dt.date
+    check_out: dt.date
+    adults: int
+    children_ages: list[int] = []
+    rooms: int = 1
+    total: Decimal
+    currency: str
+    guest_name: str
+    guest_email: str | None = None
+    pms_booking_id: str | None = None
+    deposit_due: Decimal | None = None
+    deposit_deadline: dt.datetime | None = None
+    paid: Decimal = Decimal(0)
+    proofs: list[Media] = []
+
+    @property
+    def guests(self) -> int:
+        return self.adults + len(self.children_ages)
+
+
+class PendingChange(_Value, frozen=True, kw_only=True):
+    """A change the agent quoted and the guest still has to confirm (or a lookup under way)."""
+
+    kind: Literal["modify", "cancel", "lookup"]
+    check_in: dt.date | None = None
+    check_out: dt.date | None = None
+    adults: int | None = None
+    children_ages: list[int] = []
+    new_total: Decimal | None = None
+    penalty: Decimal | None = None
+    reference: str | None = None
+    email: str | None = None
+
+
+class ConversationState(_Value, frozen=True, kw_only=True):
+    """What the dialogue remembers between turns. Grows with the dialogue; stored as JSON.
+
+    Every field has a default, so a state stored by an older version still decodes.
+    """
+
+    mode: Literal["bot", "human", "closed"] = "bot"
+    language: str | None = None
+    turns: int = 0
+    last_intent: str | None = None
+    not_understood: int = 0
+    intents: list[str] = []
+    expecting: str | None = None
+    slots: Slots = Slots()
+    offers: list[OfferView] = []
+    chosen: str | None = None
+    guest_name: str | None = None
+    guest_email: str | None = None
+    reservation: ReservationView | None = None
+    pending: PendingChange | None = None
+    alternative_shift: int | None = None
+    bookings_made: int = 0
+    handoff_reason: str | None = None
+    human_until: dt.datetime | None = None
+    opted_out: bool = False
+
+
+class Conversation(_Value, frozen=True, kw_only=True):
+    id: int
+    hotel_id: str
+    channel: str
+    sender_id: str
+    guest_id: int
+    state: ConversationState
+    created_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class Reservation(_Value, frozen=True, kw_only=True):

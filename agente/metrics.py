@@ -88,6 +88,33 @@ class Metrics:
             registry=r,
         )
 
+        # the dialogue (names fixed by the operations manual's dashboards and SLO rules)
+        self.orchestrator_messages = Counter(
+            "orchestrator_messages_total",
+            "Guest messages and events handled by the dialogue, by intent and status (ok, error).",
+            ["intent", "status"],
+            registry=r,
+        )
+        self.orchestrator_latency = Histogram(
+            "orchestrator_latency_seconds",
+            "Time from claiming a message to committing its replies, by intent.",
+            ["intent"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
+        self.orchestrator_escalations = Counter(
+            "orchestrator_escalations_total",
+            "Conversations handed to staff, by reason and channel.",
+            ["reason", "channel"],
+            registry=r,
+        )
+        self.hotel_reservations = Counter(
+            "hotel_reservations_total",
+            "Reservation status changes made by the dialogue (pending_deposit, confirmed, …).",
+            ["status"],
+            registry=r,
+        )
+
     def set_depths(self, depths: dict[str, float]) -> None:
         self.queue.labels("inbox").set(depths["inbox_depth"])
         self.queue.labels("outbox").set(depths["outbox_depth"])

@@ -1,34 +1,98 @@
 """The imperative shell: gathers inputs, calls the pure core, carries out its effects.
 
-``Service.handle`` runs for one claimed inbox message. Everything it decides is committed in one
-transaction together with marking the message done, so a crash anywhere before the commit
-leaves the message to be redone by the next worker, and nothing is half-written.
+``Service.handle`` runs for one claimed inbox message (a guest's, or an event queued for their
+conversation: staff confirmed a deposit, a hold expired). It understands the text, runs
+``step`` and carries out the effects it returns: PMS calls (each answer fed back to ``step`` as
+an event), replies, staff notifications, timers. Everything it decides is committed in one
+transaction together with marking the message done: conversation state, reservation, replies in
+the outbox, notifications, timers and documents. A crash before the commit leaves the message to
+the next worker, which redoes the step: ``step`` is deterministic and our PMS writes carry a
+``client_reference`` that is looked up before a booking is created again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import msgspec
 import sqlalchemy as sa
+import structlog
 
-from agente.adapters.sql import conversations, guests, insert
-from agente.domain import ConversationState, InboundMessage, OutboundMessage
-from agente.errors import UnknownHotel
-from agente.pipeline import Context, GuestSaid, Reply, render, step
+from agente.adapters.sql import (
+    conversations,
+    documents,
+    guests,
+    insert,
+    reservations,
+    staff_notifications,
+    timers,
+)
+from agente.domain import (
+    ConversationState,
+    InboundMessage,
+    Media,
+    OutboundBody,
+    OutboundMessage,
+    OutDocument,
+    PmsCapabilities,
+    ReservationView,
+    conversation_key,
+)
+from agente.errors import NotAvailable, NotFound, PmsError, RateLimited, Transient, UnknownHotel
+from agente.pipeline import (
+    CancelBooking,
+    Context,
+    CreateBooking,
+    Effect,
+    Event,
+    FindBooking,
+    GuestSaid,
+    GuestSentMedia,
+    ModifyBooking,
+    NotifyStaff,
+    PmsAnswered,
+    PmsFailed,
+    RecordPayment,
+    Reply,
+    ScheduleTimer,
+    SearchAvailability,
+    render,
+    step,
+)
+from agente.pipeline.hours import is_open, next_opening
+from agente.pipeline.voucher import Voucher, voucher_filename, voucher_pdf, voucher_text
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from agente.adapters.sql import Database
+    from agente.domain import Hotel
+    from agente.flags import FlagService
     from agente.hotels import HotelDirectory
     from agente.messaging import InboxItem, MessageStore
+    from agente.metrics import Metrics
     from agente.pipeline.understand import Understander
-    from agente.ports import Clock
+    from agente.ports import Clock, Pms
 
-__all__ = ["Service", "load_conversation"]
+__all__ = ["Service", "load_conversation", "reservation_view"]
+
+log = structlog.get_logger("agente.service")
+
+_EVENT = msgspec.json.Decoder(Event)
+#: a hotel whose PMS plugin is not enabled here: the dialogue hands every booking to staff
+_NO_PMS = PmsCapabilities(
+    search_availability=False,
+    create_booking=False,
+    get_booking=False,
+    find_booking_by_reference=False,
+    cancel_booking=False,
+    get_room_types=False,
+)
+_MAX_STEPS = 12  # effects feeding events feeding effects: a bound against a loop
 
 
 async def load_conversation(
@@ -49,84 +113,335 @@ async def load_conversation(
 
 
 @attrs.define
+class _Outcome:
+    """What one message produced, to be committed together."""
+
+    state: ConversationState
+    replies: list[OutboundMessage] = attrs.field(factory=list)
+    notifications: list[NotifyStaff] = attrs.field(factory=list)
+    timers: list[ScheduleTimer] = attrs.field(factory=list)
+    documents: list[tuple[str, str, bytes]] = attrs.field(factory=list)
+    pms_errors: int = 0
+
+
+@attrs.define
 class Service:
     db: Database
     messages: MessageStore
     hotels: HotelDirectory
     clock: Clock
     understander: Understander
+    pms: dict[str, Pms] = attrs.field(factory=dict)
+    flags: FlagService | None = None
+    metrics: Metrics | None = None
+    handoff_minutes: int = 240
+    always_open: bool = False
 
     async def handle(self, item: InboxItem, worker_id: str) -> None:
         """Handle one inbound message: decide, then commit state, replies and 'done' together."""
+        started = time.perf_counter()
         message = item.message
         hotel = await self.hotels.get(message.hotel_id)
         if hotel is None:
             raise UnknownHotel(f"hotel {message.hotel_id!r} is not configured")
         async with self.db.begin() as conn:
-            _, state = await load_conversation(
+            conversation_id, state = await load_conversation(
                 conn, message.hotel_id, message.channel, message.sender_id
             )
-        now = self.clock.now()
-        context = Context(
-            hotel_name=hotel.name,
-            default_language=hotel.default_language,
-            languages=hotel.languages,
-            now=now,
-        )
+        context = await self._context(hotel, message)
         understanding = None
-        if message.text:
-            understanding = self.understander(
-                message.text,
-                today=now.astimezone(ZoneInfo(hotel.timezone)).date(),
-                timezone=hotel.timezone,
-                lang_hint=state.language or hotel.default_language,
+        if message.kind == "event" and message.event is not None:
+            event: Event = _EVENT.decode(msgspec.json.encode(message.event))
+        elif message.kind == "media" and message.media is not None:
+            event = GuestSentMedia(media=message.media, caption=message.text)
+        else:
+            text = message.text or ""
+            if message.text:
+                understanding = self.understander(
+                    message.text,
+                    today=context.today,
+                    timezone=hotel.timezone,
+                    lang_hint=state.language or hotel.default_language,
+                )
+            event = GuestSaid(
+                text=text,
+                message_kind=message.kind,
+                intent=understanding.intent if understanding else None,
+                language=understanding.language if understanding else None,
+                confidence=understanding.confidence if understanding else 0.0,
+                entities=understanding.entities if understanding else GuestSaid(text="").entities,
+                choice_id=message.choice_id,
             )
-        event = GuestSaid(
-            text=message.text,
-            message_kind=message.kind,
-            intent=understanding.intent if understanding else None,
-            language=understanding.language if understanding else None,
-            confidence=understanding.confidence if understanding else 0.0,
+        before = state.reservation.status if state.reservation else None
+        outcome = await self._run(state, event, context, hotel, message)
+        state = outcome.state
+        intent = (
+            understanding.intent
+            if understanding
+            else ("event" if message.kind == "event" else message.kind)
         )
-        state, effects = step(state, event, context)
-        outbound = [
-            OutboundMessage(
-                channel=message.channel,
-                hotel_id=message.hotel_id,
-                recipient_id=message.sender_id,
-                body=body,
-                in_reply_to=message.provider_message_id,
-                thread_id=message.thread_id,
-            )
-            for effect in effects
-            if isinstance(effect, Reply)
-            for body in render(effect, state.language or hotel.default_language)
-        ]
         result: dict[str, Any] = {
             "intent": understanding.intent if understanding else None,
             "confidence": understanding.confidence if understanding else None,
             "entities": msgspec.to_builtins(understanding.entities) if understanding else None,
             "language": state.language,
-            "replies": len(outbound),
+            "replies": len(outcome.replies),
+            "mode": state.mode,
+            "reservation": reservation_view(state.reservation),
             "worker": worker_id,
         }
         async with self.db.begin() as conn:
             await self.messages.finish(conn, item, worker_id, result)
-            guest_id = await self._upsert_guest(conn, message)
-            await self._save_conversation(conn, message, guest_id, state)
+            guest_id = await self._upsert_guest(conn, message, state)
+            conversation_id = await self._save_conversation(conn, message, guest_id, state)
+            if state.reservation is not None:
+                await self._save_reservation(conn, hotel.id, conversation_id, guest_id, state)
+            for note in outcome.notifications:
+                await conn.execute(
+                    staff_notifications.insert().values(
+                        hotel_id=hotel.id,
+                        conversation_id=conversation_id,
+                        reason=note.reason,
+                        urgent=note.urgent,
+                        summary={**note.summary, "on_call": hotel.on_call or ""}
+                        if note.urgent
+                        else dict(note.summary),
+                        created_at=self.clock.now(),
+                    )
+                )
+            for timer in outcome.timers:
+                stmt = insert(timers, self.db.dialect).values(
+                    hotel_id=hotel.id,
+                    channel=message.channel,
+                    sender_id=message.sender_id,
+                    kind=timer.timer,
+                    key=timer.key,
+                    due_at=timer.at,
+                    created_at=self.clock.now(),
+                )
+                await conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"]))
+            for key, filename, content in outcome.documents:
+                stmt = insert(documents, self.db.dialect).values(
+                    key=key,
+                    hotel_id=hotel.id,
+                    filename=filename,
+                    mime_type="application/pdf",
+                    content=content,
+                    created_at=self.clock.now(),
+                )
+                await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
             await self.messages.enqueue(
-                conn, outbound, conversation_key=message.conversation_key, inbox_id=item.id
+                conn, outcome.replies, conversation_key=message.conversation_key, inbox_id=item.id
             )
+        self._observe(intent, outcome, before, state, message.channel, started)
 
-    async def _upsert_guest(self, conn: AsyncConnection, message: InboundMessage) -> int:
+    # ------------------------------------------------------------------ context and effects
+
+    async def _context(self, hotel: Hotel, message: InboundMessage) -> Context:
+        now = self.clock.now()
+        snapshot = await self.flags.snapshot() if self.flags is not None else None
+        pms = self.pms.get(hotel.pms.plugin)
+        open_now = self.always_open or is_open(hotel.business_hours, hotel.timezone, now)
+        return Context(
+            hotel=hotel,
+            now=now,
+            today=now.astimezone(ZoneInfo(hotel.timezone)).date(),
+            conversation_ref=conversation_key(message.hotel_id, message.channel, message.sender_id),
+            staff_available=open_now,
+            next_opening=None
+            if open_now
+            else next_opening(hotel.business_hours, hotel.timezone, now),
+            flags=dict(snapshot.values) if snapshot is not None else {},
+            capabilities=pms.capabilities if pms is not None else _NO_PMS,
+            sender_phone=message.sender_phone,
+            sender_email=message.sender_email,
+            handoff_minutes=self.handoff_minutes,
+            channel=message.channel,
+        )
+
+    async def _run(
+        self,
+        state: ConversationState,
+        event: Event,
+        context: Context,
+        hotel: Hotel,
+        message: InboundMessage,
+    ) -> _Outcome:
+        outcome = _Outcome(state=state)
+        events: list[Event] = [event]
+        steps = 0
+        while events and steps < _MAX_STEPS:
+            steps += 1
+            outcome.state, effects = step(outcome.state, events.pop(0), context)
+            for effect in effects:
+                answer = await self._effect(effect, outcome, context, hotel, message)
+                if answer is not None:
+                    events.append(answer)
+        return outcome
+
+    async def _effect(
+        self,
+        effect: Effect,
+        outcome: _Outcome,
+        context: Context,
+        hotel: Hotel,
+        message: InboundMessage,
+    ) -> Event | None:
+        match effect:
+            case Reply():
+                language = outcome.state.language or hotel.default_language
+                interactive = context.flags.get("features.interactive_messages", False)
+                bodies: list[OutboundBody] = list(
+                    render(effect, language, hotel=hotel, interactive=interactive)
+                )
+                if effect.attach == "voucher" and outcome.state.reservation is not None:
+                    bodies.extend(self._voucher(outcome, hotel, language, context))
+                outcome.replies.extend(
+                    OutboundMessage(
+                        channel=message.channel,
+                        hotel_id=message.hotel_id,
+                        recipient_id=message.sender_id,
+                        body=body,
+                        in_reply_to=message.provider_message_id,
+                        thread_id=message.thread_id,
+                    )
+                    for body in bodies
+                )
+                return None
+            case NotifyStaff():
+                outcome.notifications.append(effect)
+                log.info(
+                    "staff notified", reason=effect.reason, urgent=effect.urgent, hotel=hotel.id
+                )
+                return None
+            case ScheduleTimer():
+                outcome.timers.append(effect)
+                return None
+        return await self._pms_effect(effect, outcome, hotel)
+
+    async def _pms_effect(self, effect: Effect, outcome: _Outcome, hotel: Hotel) -> Event | None:
+        pms = self.pms.get(hotel.pms.plugin)
+        op = _OPS[type(effect)]
+        purpose = getattr(effect, "purpose", "")
+        if pms is None:
+            outcome.pms_errors += 1
+            return PmsFailed(op=op, purpose=purpose, error="not_configured")
+        try:
+            match effect:
+                case SearchAvailability():
+                    offers = await pms.search_availability(hotel, effect.stay, effect.occupancy)
+                    return PmsAnswered(op=op, purpose=purpose, offers=offers)
+                case CreateBooking():
+                    # look before writing: a redone step must not book twice
+                    booking = await pms.find_booking_by_reference(
+                        hotel, effect.request.client_reference
+                    )
+                    if booking is None:
+                        booking = await pms.create_booking(hotel, effect.request)
+                    return PmsAnswered(op=op, booking=booking)
+                case ModifyBooking():
+                    booking = await pms.modify_booking(
+                        hotel, effect.booking_id, effect.stay, effect.occupancy
+                    )
+                    return PmsAnswered(op=op, booking=booking)
+                case CancelBooking():
+                    booking = await pms.cancel_booking(hotel, effect.booking_id)
+                    return PmsAnswered(op=op, purpose=purpose, booking=booking)
+                case RecordPayment():
+                    booking = await pms.record_payment(hotel, effect.booking_id, effect.payment)
+                    return PmsAnswered(op=op, booking=booking)
+                case FindBooking():
+                    booking = await pms.get_booking(hotel, effect.booking_id)
+                    return PmsAnswered(op=op, booking=booking)
+        except PmsError as exc:
+            outcome.pms_errors += 1
+            log.warning("pms call failed", op=op, error=type(exc).__name__, hotel=hotel.id)
+            return PmsFailed(
+                op=op,
+                purpose=purpose,
+                error=_ERROR_KINDS.get(type(exc), "error"),
+                retryable=isinstance(exc, (Transient, RateLimited)),
+            )
+        return None
+
+    def _voucher(
+        self, outcome: _Outcome, hotel: Hotel, language: str, context: Context
+    ) -> list[OutboundBody]:
+        r = outcome.state.reservation
+        assert r is not None
+        room = next((rt for rt in hotel.room_types if rt.code == r.room_type), None)
+        address = hotel.address
+        voucher = Voucher(
+            booking_ref=r.pms_booking_id or r.client_reference,
+            client_reference=r.client_reference,
+            hotel_name=hotel.name,
+            hotel_address=f"{address.street}, {address.city}" if address else None,
+            hotel_phone=hotel.phone,
+            hotel_email=hotel.email,
+            guest_name=r.guest_name,
+            guest_email=r.guest_email,
+            check_in=r.check_in,
+            check_out=r.check_out,
+            check_in_time=hotel.check_in_time,
+            check_out_time=hotel.check_out_time,
+            room_type=(room.name.get(language) or r.room_type) if room else r.room_type,
+            adults=r.adults,
+            children=len(r.children_ages),
+            currency=r.currency,
+            total=r.total,
+            paid=r.paid,
+            balance=r.total - r.paid,
+            issued_on=context.today,
+            notes=hotel.policies.get("cancellation", {}).get(language),
+        )
+        pdf = voucher_pdf(voucher, language)
+        key = hashlib.sha256(pdf).hexdigest()[:40]
+        filename = voucher_filename(voucher)
+        outcome.documents.append((key, filename, pdf))
+        media = Media(
+            stored_key=key,
+            url=f"/documents/{key}",
+            mime_type="application/pdf",
+            filename=filename,
+            size=len(pdf),
+        )
+        return [OutDocument(media=media, caption=voucher_text(voucher, language))]
+
+    def _observe(
+        self,
+        intent: str,
+        outcome: _Outcome,
+        before: str | None,
+        state: ConversationState,
+        channel: str,
+        started: float,
+    ) -> None:
+        if self.metrics is None:
+            return
+        m = self.metrics
+        m.orchestrator_messages.labels(intent, "error" if outcome.pms_errors else "ok").inc()
+        m.orchestrator_latency.labels(intent).observe(time.perf_counter() - started)
+        for note in outcome.notifications:
+            if note.reason != "payment_proof":
+                m.orchestrator_escalations.labels(note.reason, channel).inc()
+        after = state.reservation.status if state.reservation else None
+        if after is not None and after != before:
+            m.hotel_reservations.labels(after).inc()
+
+    # ------------------------------------------------------------------ persistence
+
+    async def _upsert_guest(
+        self, conn: AsyncConnection, message: InboundMessage, state: ConversationState
+    ) -> int:
         now = self.clock.now()
         values = {
             "hotel_id": message.hotel_id,
             "channel": message.channel,
             "sender_id": message.sender_id,
-            "name": message.sender_name,
+            "name": message.sender_name or state.guest_name,
             "phone": message.sender_phone,
-            "email": message.sender_email,
+            "email": message.sender_email or state.guest_email,
+            "opted_out": state.opted_out,
             "created_at": now,
             "updated_at": now,
         }
@@ -138,6 +453,7 @@ class Service:
                 "name": sa.func.coalesce(excluded.name, guests.c.name),
                 "phone": sa.func.coalesce(excluded.phone, guests.c.phone),
                 "email": sa.func.coalesce(excluded.email, guests.c.email),
+                "opted_out": excluded.opted_out,
                 "updated_at": now,
             },
         ).returning(guests.c.id)
@@ -167,3 +483,75 @@ class Service:
             set_={"state": stored, "mode": state.mode, "updated_at": now},
         ).returning(conversations.c.id)
         return int((await conn.execute(stmt)).scalar_one())
+
+    async def _save_reservation(
+        self,
+        conn: AsyncConnection,
+        hotel_id: str,
+        conversation_id: int,
+        guest_id: int,
+        state: ConversationState,
+    ) -> None:
+        r = state.reservation
+        assert r is not None
+        now = self.clock.now()
+        values = {
+            "status": r.status,
+            "pms_booking_id": r.pms_booking_id,
+            "room_type": r.room_type,
+            "check_in": r.check_in,
+            "check_out": r.check_out,
+            "adults": r.adults,
+            "children": len(r.children_ages),
+            "total": r.total,
+            "currency": r.currency,
+            "deposit_amount": r.deposit_due,
+            "data": msgspec.to_builtins(r),
+            "updated_at": now,
+        }
+        stmt = insert(reservations, self.db.dialect).values(
+            hotel_id=hotel_id,
+            conversation_id=conversation_id,
+            guest_id=guest_id,
+            client_reference=r.client_reference,
+            created_at=now,
+            **values,
+        )
+        await conn.execute(
+            stmt.on_conflict_do_update(index_elements=["client_reference"], set_=values)
+        )
+
+
+_OPS: dict[type, Any] = {
+    SearchAvailability: "search",
+    CreateBooking: "create",
+    ModifyBooking: "modify",
+    CancelBooking: "cancel",
+    RecordPayment: "record_payment",
+    FindBooking: "find",
+}
+_ERROR_KINDS: dict[type, str] = {
+    NotAvailable: "not_available",
+    NotFound: "not_found",
+    Transient: "transient",
+    RateLimited: "rate_limited",
+}
+
+
+def reservation_view(r: ReservationView | None) -> dict[str, Any] | None:
+    """The reservation as ``agente chat --jsonl`` and the inbox result show it."""
+    if r is None:
+        return None
+    return {
+        "status": r.status,
+        "check_in": r.check_in.isoformat(),
+        "check_out": r.check_out.isoformat(),
+        "room_type": r.room_type,
+        "guests": r.guests,
+        "total": str(r.total),
+        "currency": r.currency,
+        "deposit_due": str(r.deposit_due) if r.deposit_due is not None else None,
+        "paid": str(r.paid),
+        "pms_booking_id": r.pms_booking_id,
+        "client_reference": r.client_reference,
+    }

@@ -102,6 +102,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Whether ``/health/ready`` pings the PMS of every hotel."""
     readiness_timeout: PositiveFloat = 2.0
     """Seconds each readiness probe may take."""
+    handoff_timeout_minutes: Positive = 240
+    """After a handoff, minutes the bot stays silent unless staff release the conversation."""
+    flags_cache_seconds: PositiveFloat = 5.0
+    """How long a process reuses its feature-flag snapshot before reading Redis again."""
+    business_hours_always_open: bool = False
+    """Treat staff as always available (tests; the operations manual forces it in test runs)."""
     worker_concurrency: Positive = 4
     """Messages one worker process handles at once (different conversations only)."""
     worker_poll_interval: PositiveFloat = 0.2

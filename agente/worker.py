@@ -71,6 +71,8 @@ class Worker:
     id: str = attrs.field(factory=worker_id)
     concurrency: int = 4
     poll_interval: float = 0.2
+    #: queues the events of due timers (deposit holds); None: this worker fires none
+    timers: Callable[[], Awaitable[int]] | None = None
     _passes: int = attrs.field(default=0, init=False)
 
     async def run_inbox_once(self) -> int:
@@ -138,6 +140,8 @@ class Worker:
         self._passes += 1
         if self._passes % 50 == 1:
             await self.messages.reap_inbox()
+        if self.timers is not None and self._passes % 5 == 1:
+            await self.timers()
         return await self.run_inbox_once() + await self.run_outbox_once()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "SqlPluginState",
     "conversations",
     "dead_letters",
+    "documents",
     "guests",
     "hotels",
     "inbox",
@@ -31,6 +32,8 @@ __all__ = [
     "outbox",
     "plugin_state",
     "reservations",
+    "staff_notifications",
+    "timers",
 ]
 
 metadata = sa.MetaData(
@@ -199,6 +202,47 @@ reservations = sa.Table(
     sa.Column("data", Json, nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+timers = sa.Table(
+    "timers",
+    metadata,
+    _id(),
+    sa.Column("hotel_id", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("sender_id", sa.String(320), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("due_at", UtcDateTime(), nullable=False),
+    sa.Column("fired_at", UtcDateTime()),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("kind", "key"),
+    sa.Index("ix_timers_fired_at_due_at", "fired_at", "due_at"),
+)
+
+staff_notifications = sa.Table(
+    "staff_notifications",
+    metadata,
+    _id(),
+    sa.Column("hotel_id", sa.String(64), nullable=False),
+    sa.Column("conversation_id", BigId, sa.ForeignKey("conversations.id")),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("urgent", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("summary", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("seen_at", UtcDateTime()),
+    sa.Index("ix_staff_notifications_hotel_id_seen_at", "hotel_id", "seen_at"),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("hotel_id", sa.String(64), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("mime_type", sa.String(100), nullable=False),
+    sa.Column("content", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )
 
 plugin_state = sa.Table(

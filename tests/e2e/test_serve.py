@@ -85,7 +85,7 @@ def test_serve_on_the_embedded_default(serve: Any, tmp_path: Path) -> None:
     page = httpx.get(base + "/", timeout=5)
     assert page.status_code == 200 and "Hotel Sierra Serena" in page.text
     replies = _chat(base, "e2e-1", "hola, tienen lugar para el finde?")
-    assert len(replies) == 1 and "Hotel Sierra Serena" in replies[0]["body"]["text"]
+    assert len(replies) == 1 and "Cuántas personas" in replies[0]["body"]["text"]
     ready = httpx.get(base + "/health/ready", timeout=5).json()
     assert ready["status"] == "ready" and ready["checks"]["database"]["status"] == "ok"
     metrics = httpx.get(base + "/metrics", timeout=5).text

@@ -15,6 +15,8 @@ from agente.adapters.sql import Database, metadata
 from agente.migrate import current, downgrade, upgrade
 from tests.conftest import PG_ADMIN_URL, _pg_create, _pg_drop
 
+HEAD = "0002"  # the newest revision in migrations/versions
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
@@ -56,11 +58,11 @@ async def _diff(url: str) -> list[Any]:
 async def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert await current(empty_url) is None
     await upgrade(empty_url)
-    assert await current(empty_url) == "0001"
+    assert await current(empty_url) == HEAD
     assert await _tables(empty_url) == {t.name for t in metadata.sorted_tables}
     assert await _diff(empty_url) == [], "the migrations drifted from agente/adapters/sql.py"
     await downgrade(empty_url, "base")
     assert await current(empty_url) is None
     assert await _tables(empty_url) == set()
     await upgrade(empty_url)
-    assert await current(empty_url) == "0001"
+    assert await current(empty_url) == HEAD

@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from agente.domain import ConversationState
 from agente.messaging import backoff
-from agente.pipeline import Context, GuestSaid, render, step
+from agente.hotels import load_hotels_file
+from agente.pipeline import Context, GuestSaid, Reply, render, step
+from agente.pipeline.understand import INTENTS
 from agente.pipeline.catalog import CATALOG, LANGUAGES
 
 
@@ -28,31 +30,49 @@ def test_backoff_stays_within_half_and_all_of_the_capped_exponential(
     assert ceiling / 2 <= delay <= ceiling
 
 
+HOTEL = load_hotels_file(None)[0]
+
+
 @given(
     text=st.one_of(st.none(), st.text()),
-    kind=st.sampled_from(["text", "media", "location", "reaction", "unsupported"]),
+    kind=st.sampled_from(["text", "interactive", "location", "reaction", "unsupported"]),
+    intent=st.one_of(st.none(), st.sampled_from(INTENTS)),
+    confidence=st.floats(min_value=0, max_value=1),
     turns=st.integers(min_value=0, max_value=10_000),
     language=st.one_of(st.none(), st.sampled_from([*LANGUAGES, "fr", ""])),
 )
 def test_step_is_total_and_always_answers_in_a_supported_language(
-    text: str | None, kind: str, turns: int, language: str | None
+    text: str | None,
+    kind: str,
+    intent: str | None,
+    confidence: float,
+    turns: int,
+    language: str | None,
 ) -> None:
     state = ConversationState(turns=turns, language=language)
-    context = Context(
-        hotel_name="Hotel {weird} %s",
-        default_language="es",
-        languages=["es", "en", "pt"],
-        now=dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
-    )
-    new_state, effects = step(state, GuestSaid(text=text, message_kind=kind), context)
+    now = dt.datetime(2026, 11, 22, 15, tzinfo=dt.UTC)
+    context = Context(hotel=HOTEL, now=now, today=now.date(), conversation_ref="c")
+    event = GuestSaid(text=text, message_kind=kind, intent=intent, confidence=confidence)
+    new_state, effects = step(state, event, context)
     assert new_state.turns == turns + 1
     assert new_state.language in LANGUAGES
-    assert effects
+    assert effects, "a guest in a bot conversation always gets an answer or a PMS query"
     for effect in effects:
-        bodies = render(effect, new_state.language)
-        assert bodies and all(b.text for b in bodies)  # type: ignore[union-attr]
+        if isinstance(effect, Reply):
+            bodies = render(effect, new_state.language, hotel=HOTEL)
+            assert bodies and bodies[0].text  # type: ignore[union-attr]
 
 
 def test_every_catalogue_has_the_same_keys() -> None:
     keys = {lang: set(texts) for lang, texts in CATALOG.items()}
     assert keys["en"] == keys["es"] == keys["pt"]
+
+
+def test_every_catalogue_entry_takes_the_same_parameters_in_every_language() -> None:
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {f for _, f, _, _ in string.Formatter().parse(text) if f}
+
+    for key, text in CATALOG["es"].items():
+        assert fields(CATALOG["en"][key]) == fields(text) == fields(CATALOG["pt"][key]), key
