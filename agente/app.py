@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from agente import health
 from agente.deps import Deps, build_deps
+from agente.documents import get_document
 from agente.metrics import HttpMetrics
 from agente.registry import Ingress
 from agente.settings import Settings, load_settings, read_environment
@@ -101,7 +102,7 @@ def create_app(
     def provide_ingress() -> Ingress:
         return deps.ingress
 
-    route_handlers: list[Any] = [health.live, health.ready, health.metrics]
+    route_handlers: list[Any] = [health.live, health.ready, health.metrics, get_document]
     for item in deps.channel_plugins.values():
         if item.spec.routes is not None:
             route_handlers.extend(item.spec.routes())

@@ -257,6 +257,7 @@ _QUESTIONS = frozenset(
     }
 )  # fmt: skip
 _UNSURE = 0.35  # below this confidence the agent says it did not understand
+_UNSURE_YES_NO = 0.75
 _URGENT = re.compile(r"\b(?:urgente|urgent|urgencia|emergencia|emergency|urgencia|socorro|help)\b")
 _NAME_PREFIX = re.compile(
     r"^\s*(?:(?:mi nombre es|me llamo|soy|my name is|i am|i'm|name is|meu nome e|meu nome é|"
@@ -445,6 +446,8 @@ def _guest_said(
 
     if event.confidence < _UNSURE and intent not in ("greeting", "goodbye", "affirm", "deny"):
         intent = "out_of_scope"
+    elif event.confidence < _UNSURE_YES_NO and intent in ("affirm", "deny"):
+        intent = "out_of_scope"  # a real "sí" or "no" is never in doubt; "zxcvb" may look like one
     if intent != "out_of_scope":
         state = msgspec.structs.replace(state, not_understood=0)
 
@@ -850,10 +853,13 @@ def _answer_to_question(
             state = msgspec.structs.replace(
                 state, slots=msgspec.structs.replace(slots, check_out=out)
             )
-            return _availability(state, Entities(), context, "inform")
+            rest = msgspec.structs.replace(e, nights=None, check_out=None)
+            return _availability(state, rest, context, "check_availability")
     if expecting in ("dates", "nights", "people") and intent in ("inform", "check_availability",
                                                                  "make_reservation"):  # fmt: skip
         return _availability(state, e, context, "check_availability")
+    if expecting in ("confirm_modify", "confirm_cancel"):
+        intent = _yes_or_no(intent, text, event.choice_id)
     if expecting == "confirm_modify":
         if intent == "affirm":
             return _apply_modify(state, context)
@@ -880,6 +886,24 @@ def _answer_to_question(
     if expecting == "lookup" and (e.booking_ref or e.email):
         return _status(state, e, context, text)
     return None
+
+
+_NO_WORDS = frozenset({"no", "nop", "nope", "nah", "nao", "não", "negativo", "mejor", "nunca"})
+_YES_WORDS = frozenset({"si", "sí", "sip", "yes", "yep", "sim", "dale", "ok", "okay", "claro"})
+
+
+def _yes_or_no(intent: str, text: str, choice_id: str | None) -> str:
+    """An answer to a yes/no question: a tapped button, or the first word when it is plain."""
+    if choice_id in ("yes", "no"):
+        return "affirm" if choice_id == "yes" else "deny"
+    if intent in ("affirm", "deny"):
+        return intent
+    words = re.findall(r"\w+", text.lower())
+    if words and words[0] in _NO_WORDS:
+        return "deny"
+    if words and words[0] in _YES_WORDS:
+        return "affirm"
+    return intent
 
 
 # --------------------------------------------------------------------------- bookings

@@ -134,7 +134,10 @@ def render(
                 )
             )
         else:
-            rows = [ListRow(id=i, title=t[:24], description=t[24:96] or None) for i, t in titles]
+            rows = [
+                ListRow(id=o.id, title=(o.params.get("room") or t)[:24], description=t[:72])
+                for o, (_, t) in zip(options, titles, strict=True)
+            ]
             bodies.append(
                 OutList(
                     text=text,

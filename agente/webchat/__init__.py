@@ -2,7 +2,8 @@
 
     GET  /                                  the page, for the default hotel
     GET  /chat/{hotel_id}                   the page, for any hotel with web chat on
-    POST /webchat/{hotel_id}/messages       {"session_id", "text", "client_message_id"?} → 202
+    POST /webchat/{hotel_id}/messages       {"session_id", "text", "client_message_id"?,
+                                             "choice_id"?} → 202 (choice_id: a tapped button)
     GET  /webchat/{hotel_id}/messages       ?session_id&after&wait → replies after a cursor
 
 The hotel comes from the path (the page the guest opened), the guest from a session id the page
@@ -42,6 +43,8 @@ class WebchatIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     session_id: Annotated[str, msgspec.Meta(pattern=_ID_PATTERN)]
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
     client_message_id: Annotated[str, msgspec.Meta(pattern=_ID_PATTERN)] | None = None
+    #: the id of the button or list row the guest tapped ("offer:double", "yes")
+    choice_id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_:.-]{1,64}$")] | None = None
 
 
 class WebchatAccepted(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,7 +129,9 @@ async def post_message(
         provider_message_id=provider_id,
         hotel_id=hotel_id,
         sender_id=data.session_id,
+        kind="interactive" if data.choice_id else "text",
         text=data.text,
+        choice_id=data.choice_id,
     )
     result = await deps.ingress.accept([message])
     return WebchatAccepted(message_id=provider_id, duplicate=not result.accepted)
