@@ -204,9 +204,12 @@ async def run_journey(journey: Journey, database_url: str) -> JourneyResult:
             await _settle(deps)
             seconds = time.perf_counter() - started
             replies, intent = await _turn_output(deps, journey, session, before)
-            result.turns.append(TurnResult(index=i, replies=replies, intent=intent, seconds=seconds))
+            result.turns.append(
+                TurnResult(index=i, replies=replies, intent=intent, seconds=seconds)
+            )
             result.failures.extend(
-                f"{where}: {f}" for f in await _check_turn(deps, journey, session, turn, replies, intent)
+                f"{where}: {f}"
+                for f in await _check_turn(deps, journey, session, turn, replies, intent)
             )
         state = await _state(deps, journey, session)
         result.handed_off = await _handoffs(deps) > 0
@@ -219,27 +222,24 @@ async def run_journey(journey: Journey, database_url: str) -> JourneyResult:
 async def _act(deps: Deps, journey: Journey, turn: Turn, session: str, clock: FrozenClock) -> None:
     from agente import staff
 
-    base = {
-        "channel": "webchat",
-        "hotel_id": journey.hotel,
-        "sender_id": session,
-        "sender_phone": journey.sender_phone,
-        "sender_email": journey.sender_email,
-    }
+    def message(**fields: Any) -> InboundMessage:
+        return InboundMessage(
+            channel="webchat",
+            provider_message_id=uuid.uuid4().hex,
+            hotel_id=journey.hotel,
+            sender_id=session,
+            sender_phone=journey.sender_phone,
+            sender_email=journey.sender_email,
+            **fields,
+        )
+
     if turn.guest is not None or turn.choice is not None:
         kind = "interactive" if turn.choice else "text"
-        message = InboundMessage(
-            provider_message_id=uuid.uuid4().hex, kind=kind, text=turn.guest, choice_id=turn.choice,
-            **base,
-        )  # fmt: skip
-        await deps.ingress.accept([message])
+        await deps.ingress.accept([message(kind=kind, text=turn.guest, choice_id=turn.choice)])
     if turn.media is not None:
         mime = "application/pdf" if turn.media.endswith(".pdf") else "image/jpeg"
         media = Media(media_id=uuid.uuid4().hex, filename=turn.media, mime_type=mime)
-        message = InboundMessage(
-            provider_message_id=uuid.uuid4().hex, kind="media", media=media, **base
-        )
-        await deps.ingress.accept([message])
+        await deps.ingress.accept([message(kind="media", media=media)])
     if turn.staff is not None:
         async with deps.db.begin() as conn:
             conversation_id = (
@@ -387,8 +387,7 @@ async def _check_end(deps: Deps, journey: Journey, state: Any, handed_off: bool)
     if e.notifications:
         async with deps.db.begin() as conn:
             reasons = {
-                row.reason
-                for row in await conn.execute(sa.select(staff_notifications.c.reason))
+                row.reason for row in await conn.execute(sa.select(staff_notifications.c.reason))
             }
         missing = [n for n in e.notifications if n not in reasons]
         if missing:

@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agente.domain import ConversationState
-from agente.messaging import backoff
 from agente.hotels import load_hotels_file
+from agente.messaging import backoff
 from agente.pipeline import Context, GuestSaid, Reply, render, step
-from agente.pipeline.understand import INTENTS
 from agente.pipeline.catalog import CATALOG, LANGUAGES
+from agente.pipeline.understand import INTENTS
 
 
 @given(
