@@ -130,10 +130,10 @@ class FaultyPms:
 
     inner: Pms
     mode: str = "up"
+    capabilities: Any = attrs.field(init=False)
 
-    @property
-    def capabilities(self) -> Any:
-        return self.inner.capabilities
+    def __attrs_post_init__(self) -> None:
+        self.capabilities = self.inner.capabilities
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
