@@ -531,6 +531,7 @@ def _scan(
                 value <= 4
                 and word in _PT_ONLY
                 and _last(_before(s, start)) not in _PT_WEEKDAY_BEFORE
+                and not any(a <= start < b for a, b in _pt_ranges(s))
             ):
                 continue
             m = _AFTER_WEEKDAY.match(s, word_end)
@@ -621,6 +622,13 @@ def _scan(
 
 
 _PT_ONLY = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
+_PT_DAY = r"(?:segunda|terca|quarta|quinta|sexta|sabado|domingo)(?:-feira)?"
+_PT_RANGE = re.compile(rf"\bde\s+{_PT_DAY}\s+(?:a|ate)\s+{_PT_DAY}\b")
+
+
+def _pt_ranges(s: str) -> list[tuple[int, int]]:
+    """"de sexta a domingo": both ends are weekdays, not the ordinals "sexta", "quinta"."""
+    return [m.span() for m in _PT_RANGE.finditer(s)] if "de " in s else []
 
 
 def _span(

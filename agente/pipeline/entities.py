@@ -675,9 +675,14 @@ def _time(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str 
                 values.append("12:00")
             elif word in _MIDNIGHT or (word == "meia" and s.find("meia noite") >= 0):
                 values.append("00:00")
+    if len(values) == 2 and values[0] != values[1] and _INSTEAD.search(s):
+        return values[0], s  # "a las 2 de la tarde en vez de a las 10": the one asked for
     if not values or any(v != values[0] for v in values):
         return None, s
     return values[0], s
+
+
+_INSTEAD = re.compile(r"\b(?:en vez de|en lugar de|instead of|rather than|em vez de|no lugar de)\b")
 
 
 def _nights(s: str, words: AbstractSet[str]) -> int | None:
