@@ -33,7 +33,9 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", help="a PostgreSQL server URL (a database per run)")
     args = parser.parse_args()
-    journeys = [j for f in sorted((ROOT / "tests/journeys").glob("*.toml")) for j in load_journeys(f)]
+    journeys = [
+        j for f in sorted((ROOT / "tests/journeys").glob("*.toml")) for j in load_journeys(f)
+    ]
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeat):
@@ -46,7 +48,7 @@ async def main() -> None:
     figures = summary(results)
     per_run = len(journeys)
     print(
-        f"{per_run} journeys × {args.repeat}: {figures['passed']} passed; "
+        f"{per_run} journeys x {args.repeat} runs: {figures['passed']} passed; "
         f"resolved without a handoff: {figures['without_handoff'] // args.repeat}/{per_run} "
         f"({figures['without_handoff'] / max(1, figures['journeys']):.0%})"
     )

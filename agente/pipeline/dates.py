@@ -627,7 +627,7 @@ _PT_RANGE = re.compile(rf"\bde\s+{_PT_DAY}\s+(?:a|ate)\s+{_PT_DAY}\b")
 
 
 def _pt_ranges(s: str) -> list[tuple[int, int]]:
-    """"de sexta a domingo": both ends are weekdays, not the ordinals "sexta", "quinta"."""
+    """ "de sexta a domingo": both ends are weekdays, not the ordinals "sexta", "quinta"."""
     return [m.span() for m in _PT_RANGE.finditer(s)] if "de " in s else []
 
 
