@@ -265,6 +265,12 @@ _NAME_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _CENT = Decimal("0.01")
+_REFUND = re.compile(r"devu[eé]l|devolu|devolv|reembols|refund|money back|my money|estorn")
+_FISHING = re.compile(
+    r"hu[eé]sped|guests?\b|h[oó]spedes|otros clientes|other (?:guests|customers)|base de datos|"
+    r"database|instruc|instruç|prompt|admin|sistema|system|contraseñ|password|senha|"
+    r"datos de|data of|dados d|habitaci[oó]n (?:de|del) |room is \w+ in|which room"
+)
 
 
 def _digest(*parts: str) -> str:
@@ -466,6 +472,9 @@ def _guest_said(
         case "complaint":
             return _handoff(state, context, "complaint", urgent=bool(_URGENT.search(text.lower())))
         case "out_of_scope":
+            if _FISHING.search(text.lower()):
+                # someone else's data, or the agent made to act as someone else: a polite no
+                return state, [_say("privacy.refuse", hotel=context.hotel.name)]
             return _not_understood(state, context)
         case "affirm" | "deny":
             return state, [_say("ack.nothing_pending")]
@@ -482,6 +491,8 @@ def _guest_said(
         case "modify_reservation":
             return _modify(state, e, context)
         case "cancel_reservation":
+            if _REFUND.search(text.lower()):
+                return _handoff(state, context, "refund")  # money back: a person decides
             return _cancel(state, e, context)
         case "late_checkout":
             return _late_checkout(state, context, language)
