@@ -8,6 +8,7 @@ agente migrate    apply (or roll back) database migrations
 agente hotels     seed and list hotels
 agente reservations  list reservations; confirm a deposit (staff): PMS payment, voucher
 agente handoff    staff notifications; take over or release a conversation
+agente journeys   play scripted conversations and check what comes back
 agente settings   the settings in force, secrets masked
 """
 
@@ -380,6 +381,46 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     return _staff(args, action)
 
 
+# ---------------------------------------------------------------------------- journeys
+
+
+def cmd_journeys(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from agente.journeys import load_journeys, run_journey, summary
+    from agente.logs import configure
+
+    configure("ERROR", "json")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+    async def _run() -> int:
+        results = []
+        with tempfile.TemporaryDirectory() as tmp:
+            n = 0
+            for file in args.files:
+                for journey in load_journeys(file):
+                    if args.match and args.match not in journey.name:
+                        continue
+                    n += 1
+                    url = f"sqlite+aiosqlite:///{Path(tmp) / f'{n}.db'}"
+                    result = await run_journey(journey, url)
+                    results.append(result)
+                    mark = "ok  " if result.ok else "FAIL"
+                    print(f"{mark} {journey.name}", flush=True)
+                    for failure in result.failures:
+                        print(f"       {failure}")
+        figures = summary(results)
+        print(
+            f"{figures['passed']}/{figures['journeys']} passed; "
+            f"{figures['without_handoff']} without a handoff; "
+            f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms per turn"
+        )
+        return 0 if figures["passed"] == figures["journeys"] else 1
+
+    return asyncio.run(_run())
+
+
 # ---------------------------------------------------------------------------- plugins
 
 
@@ -611,6 +652,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="include notifications already seen")
     p.add_argument("--timeout", type=float, default=30.0)
     p.set_defaults(func=cmd_handoff)
+
+    p = sub.add_parser("journeys", help="play scripted conversations (TOML) and check them")
+    p.add_argument("files", nargs="+", help="journey files, e.g. tests/journeys/*.toml")
+    p.add_argument("--match", help="only journeys whose name contains this")
+    p.set_defaults(func=cmd_journeys)
 
     p = sub.add_parser("plugins", help="list installed and enabled plugins")
     p.add_argument("--json", action="store_true")

@@ -511,3 +511,61 @@ def test_no_body_makes_the_message_endpoint_fail_with_a_5xx(
             runner.run(deps.close())
     assert 202 in statuses
     assert any(400 <= s < 500 for s in statuses)
+
+
+# ---------------------------------------------------------------------------- the dialogue
+
+
+async def test_a_booking_over_http_ends_with_a_voucher_to_download(
+    db_url: str, make_deps: MakeDeps
+) -> None:
+    """Web chat API end to end: offers as a list (flag on), a tapped row, deposit, receipt in
+    text, staff confirmation, the voucher PDF at its link, and the dialogue's metrics."""
+    from agente import staff
+
+    deps = await make_deps(db_url, AGENTE_ENV="test")
+    deps.flags.override("features.interactive_messages", True)
+    sid = session()
+    async with client_for(deps) as client:
+
+        async def say(text: str, choice: str | None = None) -> list[dict[str, Any]]:
+            after = (await client.get(MESSAGES, params={"session_id": sid})).json()["cursor"]
+            body: dict[str, Any] = {"session_id": sid, "text": text}
+            if choice:
+                body["choice_id"] = choice
+            assert (await client.post(MESSAGES, json=body)).status_code == 202
+            await drain(deps)
+            r = await client.get(MESSAGES, params={"session_id": sid, "after": after})
+            return [m for m in r.json()["messages"] if m["direction"] == "out"]
+
+        (offers,) = await say("tienen lugar del 15/12 al 18/12 para 2?")
+        assert offers["response_type"] == "list"
+        rows = [r for s in offers["content"]["sections"] for r in s["rows"]]
+        assert rows[0]["id"] == "offer:double" and "85.000" in rows[0]["description"]
+        assert "nombre" in (await say("Habitación Doble", "offer:double"))[0]["body"]["text"]
+        booked = await say("Ana Pérez, ana@example.com")
+        assert "seña de ARS 76.500" in booked[0]["body"]["text"]
+        assert "comprobante" in (await say("ya te transferí"))[0]["body"]["text"]
+
+        reservation = (await staff.list_reservations(deps.db))[0]
+        assert reservation["status"] == "awaiting_verification"
+        await staff.confirm_deposit(
+            deps.db, deps.messages, reservation["pms_booking_id"], operator="test"
+        )
+        await drain(deps)
+        r = await client.get(MESSAGES, params={"session_id": sid, "after": 0})
+        document = [m for m in r.json()["messages"] if m.get("response_type") == "document"]
+        assert len(document) == 1
+        url = document[0]["content"]["media"]["url"]
+        pdf = await client.get(url)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-1.4") and b"Ana P" in pdf.content
+        assert (await client.get("/documents/" + "0" * 40)).status_code == 404
+        assert (await client.get("/documents/..%2Fetc")).status_code == 404
+
+        metrics = (await client.get("/metrics")).text
+    assert 'orchestrator_messages_total{intent="check_availability",status="ok"} 1.0' in metrics
+    assert 'hotel_reservations_total{status="confirmed"} 1.0' in metrics
+    assert 'orchestrator_latency_seconds_count{intent="payment_proof"} 1.0' in metrics
+    assert 'feature_flag_enabled{flag="features.interactive_messages"} 1.0' in metrics
+    assert (await staff.list_reservations(deps.db))[0]["status"] == "confirmed"
