@@ -152,25 +152,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- chat
 
 
-async def _turn(
-    deps: Any, hotel_id: str, session: str, text: str, timeout: float
-) -> dict[str, Any]:
-    """Send one guest message through the real path and wait for its replies."""
+async def _wait_handled(deps: Any, inbox_id: int, timeout: float) -> tuple[Any, list[Any], bool]:
+    """Poll until inbox row ``inbox_id`` is done (and its replies sent) or dead, or ``timeout``.
+
+    Returns the inbox row (status, result, last_error), its outbox rows and whether it settled.
+    """
     import sqlalchemy as sa
 
     from agente.adapters.sql import inbox, outbox
-    from agente.domain import InboundMessage
-    from agente.service import load_conversation, reservation_view
 
-    message = InboundMessage(
-        channel="webchat",
-        provider_message_id=f"{session}:{uuid.uuid4().hex}",
-        hotel_id=hotel_id,
-        sender_id=session,
-        text=text,
-    )
-    result = await deps.ingress.accept([message])
-    inbox_id = result.accepted[0]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
@@ -193,8 +183,28 @@ async def _turn(
             row.status == "done" and all(r.status not in ("pending", "sending") for r in replies)
         )
         if settled or loop.time() > deadline:
-            break
+            return row, replies, settled
         await asyncio.sleep(0.02)
+
+
+async def _turn(
+    deps: Any, hotel_id: str, session: str, text: str, timeout: float
+) -> dict[str, Any]:
+    """Send one guest message through the real path and wait for its replies."""
+
+    from agente.domain import InboundMessage
+    from agente.service import load_conversation, reservation_view
+
+    message = InboundMessage(
+        channel="webchat",
+        provider_message_id=f"{session}:{uuid.uuid4().hex}",
+        hotel_id=hotel_id,
+        sender_id=session,
+        text=text,
+    )
+    result = await deps.ingress.accept([message])
+    inbox_id = result.accepted[0]
+    row, replies, settled = await _wait_handled(deps, inbox_id, timeout)
     async with deps.db.begin() as conn:
         _, state = await load_conversation(conn, hotel_id, "webchat", session)
     out: dict[str, Any] = {
@@ -283,38 +293,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 async def _settle(deps: Any, inbox_id: int | None, timeout: float) -> dict[str, Any]:
     """Run a worker until the queued event is handled (or ``timeout``); its result."""
-    import sqlalchemy as sa
-
-    from agente.adapters.sql import inbox, outbox
-
     if inbox_id is None:
         return {"queued": False, "note": "the same action was already queued"}
     stop = asyncio.Event()
     worker = asyncio.create_task(deps.worker().run(stop))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     try:
-        while True:
-            async with deps.db.begin() as conn:
-                row = (
-                    await conn.execute(
-                        sa.select(inbox.c.status, inbox.c.result, inbox.c.last_error).where(
-                            inbox.c.id == inbox_id
-                        )
-                    )
-                ).one()
-                pending = (
-                    await conn.execute(
-                        sa.select(sa.func.count())
-                        .select_from(outbox)
-                        .where(outbox.c.inbox_id == inbox_id, outbox.c.status == "pending")
-                    )
-                ).scalar_one()
-            if (row.status == "done" and not pending) or row.status == "dead":
-                break
-            if loop.time() > deadline:
-                return {"queued": True, "status": row.status, "note": "still being processed"}
-            await asyncio.sleep(0.05)
+        row, _, settled = await _wait_handled(deps, inbox_id, timeout)
+        if not settled:
+            return {"queued": True, "status": row.status, "note": "still being processed"}
     finally:
         stop.set()
         await worker
