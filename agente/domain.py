@@ -273,6 +273,8 @@ class Hotel(_Value, frozen=True, kw_only=True):
     check_in_time: str = "14:00"
     check_out_time: str = "10:00"
     late_checkout: Localized = {}
+    #: what the hotel offers a guest who arrives before check-in time (luggage, an early room)
+    early_check_in: Localized = {}
     phone: str | None = None
     email: str | None = None
     website: str | None = None

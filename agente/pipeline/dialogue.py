@@ -576,7 +576,9 @@ def _answer_question(intent: str, e: Entities, context: Context, language: str) 
                 out.append(_say("payment.bank", **_bank(hotel)))
             return out
         case "check_in_info":
-            return [_say("check_in.info", time=hotel.check_in_time)]
+            return [
+                _say("check_in.info", time=hotel.check_in_time, early=local(hotel.early_check_in))
+            ]
         case "check_out_info":
             return [_say("check_out.info", time=hotel.check_out_time)]
         case "business_hours_info":

@@ -101,7 +101,7 @@ def _text(key: str, params: dict[str, str], language: str, timezone: str) -> str
     texts = CATALOG.get(language) or CATALOG["es"]
     template = texts.get(key) or CATALOG["es"].get(key) or CATALOG["es"]["fallback"]
     values = {k: _format_value(k, v, language, timezone) for k, v in params.items()}
-    return template.format_map(_Missing(values))
+    return template.format_map(_Missing(values)).strip()
 
 
 class _Missing(dict[str, str]):
