@@ -201,7 +201,7 @@ _CONNECTOR = re.compile(
 _LEAVE_WORDS = _words(
     """irnos salir salimos saldriamos saldremos salgo saliendo salida dejamos dejariamos volvemos
     regresamos checkout check-out leave leaving depart departing departure hasta until till ate
-    saimos sairemos sairiamos sair sairia partimos embora"""
+    saimos sairemos sairiamos sair sairia partimos embora saida out checking-out"""
 )
 _LEAVE_PAIRS = frozenset(
     {("nos", "vamos"), ("nos", "iriamos"), ("nos", "iremos"), ("me", "voy"), ("me", "iria"),

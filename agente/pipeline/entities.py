@@ -170,15 +170,15 @@ def _hits(s: str, words: AbstractSet[str], vocabulary: AbstractSet[str]) -> list
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _EMAIL_NORMALIZED = re.compile(r"[a-z0-9._%+-]+@[a-z0-9.-]+")
 _REF_WORDS = _words(
-    """reserva reservas reservation booking ref referencia reference localizador codigo code
+    """reserva reservas reservation booking ref referencia reference localizador codigo code cod
     confirmation confirmacion confirmacao voucher numero nro number num"""
 )
 _NUMBER_KEYWORDS = frozenset({"numero", "nro", "number", "num"})
 _REF_AFTER_KEYWORD = re.compile(
-    r"(?:\s*(?:nro\.?|numero|num\.?|number|no\.?|nao|n\.|#|:|es|is|la|el|de|da|do|e|mi|my|minha"
+    r"(?:\s*(?:nro\.?|numero|num\.?|number|no\.?|nao|n\.|#|:|\.|es|is|la|el|de|da|do|e|mi|my|minha"
     r"|code|codigo|id|ref|reference|-|\?|,)(?![a-z]))*\s*"
-    r"(?P<ref>[a-z]{0,5}-?\d{3,}[a-z0-9-]*)\b"
-)
+    r"(?P<ref>(?=[a-z0-9-]*\d{3})[a-z0-9]{1,8}(?:-[a-z0-9]{1,10}){0,3})\b"
+)  # "4521", "RES-12345", "QX7-4410", "7781-B", "BK-2026-0091": three digits in a row somewhere
 _REF_HASH = re.compile(r"#\s?(?P<ref>[a-z0-9-]*\d{3,}[a-z0-9-]*)\b")
 _REF_DASH = re.compile(r"-\d{3,}[a-z0-9]*\b")
 _PHONE_AT = re.compile(r"\+?\d[\d .-]{6,18}\d(?![\d/]|[.,]\d)")
@@ -249,7 +249,30 @@ _CHILD_NOUNS = _CHILD_PLURALS | _CHILD_SINGULARS
 _CHILD_SKIP = frozenset(
     ["small", "little", "pequeno", "pequenos", "pequena", "chiquito", "chiquitos", "solo", "sola"]
 )
-_POSSESSIVES = frozenset(["mi", "my", "meu", "minha", "con", "with", "com"])
+_POSSESSIVES = frozenset(
+    [
+        "mi",
+        "my",
+        "meu",
+        "minha",
+        "con",
+        "with",
+        "com",
+        "nuestro",
+        "nuestra",
+        "nosso",
+        "nossa",
+        "our",
+    ]
+)
+# an age said apart from the child: "one child, she's 5", "he is 12", "tiene 7 años"
+_AGE_APART = re.compile(
+    r"\b(?:(?:he|she)(?:'s|\s+is)|(?:tiene|tem)|(?:of|de)\s+(?:age|edad|idade))\s+(\d{1,2})\b"
+    r"(?!\s*(?:/|-|noche|night|noite|dia|day|de\s+\w+|am|pm|h\b))"
+)
+_YEAR_OLD = re.compile(
+    r"\b(?:(my|our|mi|un|una|a|an)\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
+)
 _AGE = (
     r"\d{1,2}(?:\s*(?:anos|ano|years?|yrs?|y/?o|meses|mes|months?))?"
     r"(?!\s*(?:/|-|noche|night|noite|hab|room|quarto|cuarto|adult|persona|people|pessoa|dia|day))"
@@ -309,6 +332,8 @@ _COUPLE = re.compile(
     r"|mi\s+(?:esposa|esposo|marido|mujer|novia|novio|pareja)\s+y\s+yo"
     r"|(?:minha|meu)\s+(?:esposa|marido|namorada|namorado)\s+e\s+eu)\b"
 )
+_COUPLES_WORDS = frozenset(["parejas", "casais", "couples", "matrimonios"])
+_COUPLES = re.compile(r"\b(\w+)\s+(?:parejas|casais|couples|matrimonios)\b")
 _ALONE_WORDS = frozenset(["solo", "sola", "myself", "sozinho", "sozinha", "alone", "nomas"])
 _ALONE = re.compile(
     r"\b(?:para\s+mi\s+sol[oa]|para\s+mi\s+nomas|solo\s+yo|sola\s+yo|yo\s+sol[oa]|viajo\s+sol[oa]"
@@ -321,11 +346,12 @@ _ALONE = re.compile(
 _ROOM_WORDS: dict[str, str] = {
     "camas": "twin", "beds": "twin", "twin": "twin", "twins": "twin",
     "doble": "double", "dobles": "double", "double": "double", "matrimonial": "double",
-    "matrimoniales": "double", "queen": "double", "king": "double", "duplo": "double", "duplos": "double",
-    "dupla": "double", "casal": "double",
-    "individual": "single", "individuales": "single", "single": "single", "solteiro": "single",
-    "simple": "single", "simples": "single", "sencilla": "single",
+    "matrimoniales": "double", "queen": "double", "king": "double", "duplo": "double",
+    "duplos": "double", "dupla": "double", "duplas": "double", "casal": "double",
+    "individual": "single", "individuales": "single", "single": "single", "singles": "single",
+    "solteiro": "single", "simple": "single", "simples": "single", "sencilla": "single",
     "triple": "triple", "triples": "triple", "triplo": "triple", "tripla": "triple",
+    "triplos": "triple", "triplas": "triple",
     "familiar": "family", "familiares": "family", "family": "family", "familia": "family",
     "cuadruple": "family", "cuadruples": "family", "quadruple": "family",
     "quadruples": "family", "quadruplo": "family",
@@ -517,11 +543,12 @@ _CHILD_ALLOWED_AFTER = re.compile(
 
 _PEOPLE_WORDS = (
     _ADULT_NOUNS | _CHILD_NOUNS | _PERSON_NOUNS | _GUEST_WORDS | _COUPLE_WORDS | _ALONE_WORDS
-    | {"me", "eu"}
+    | _COUPLES_WORDS | {"me", "eu"}
 )  # fmt: skip
 _TRIGGERS = (
     TRIGGER_WORDS | _NOON | _MIDNIGHT | {"meio", "meia"} | _NIGHT_NOUNS | _ADULT_NOUNS
     | _CHILD_NOUNS | _PERSON_NOUNS | _ROOM_NOUNS | _GUEST_WORDS | _COUPLE_WORDS | _ALONE_WORDS
+    | _COUPLES_WORDS | {"semana", "semanas", "week", "weeks"}
     | _ROOM_WORD_SET | _AMENITY_WORD_SET | _TOPIC_WORD_SET | _REF_WORDS | _PHONE_WORDS
     | frozenset(MONTHS) | {"me", "eu", "just", "only"}
 )  # fmt: skip
@@ -564,7 +591,7 @@ def _booking_ref(text: str, s: str, words: AbstractSet[str]) -> tuple[str | None
                 break
     if not found:
         return None, s
-    start, end, ref = min(found)
+    start, end, ref = min(found, key=lambda f: (f[0], -f[1]))  # the first; the longest there
     raw = re.search(re.escape(ref), text, re.IGNORECASE)
     return (raw.group() if raw else ref), _blank(s, start, end)
 
@@ -595,6 +622,11 @@ def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str
             continue
         try:
             number = phonenumbers.parse(candidate, None if plus else "AR")
+            if not plus and digits == 11 and not phonenumbers.is_valid_number(number):
+                # "(11) 97654-3210": a Brazilian mobile (area code, then 9 and eight digits)
+                brazil = phonenumbers.parse(candidate, "BR")
+                if phonenumbers.is_valid_number(brazil):
+                    number = brazil
         except phonenumbers.NumberParseException:
             number = None
         if number is not None and phonenumbers.is_possible_number(number):
@@ -609,7 +641,9 @@ def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str
     return None, s
 
 
-_MOBILE_WORDS = frozenset({"cel", "celular", "movil", "whatsapp", "wsp", "wpp", "whats", "mobile"})
+_MOBILE_WORDS = frozenset(
+    {"cel", "celu", "celular", "movil", "whatsapp", "wsp", "wpp", "whats", "mobile", "zap"}
+)
 
 
 def _ar_mobile(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
@@ -641,7 +675,9 @@ def _time(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str 
             continue
         sep, suf, q, mi = m.group("sep"), m.group("suf"), m.group("q"), m.group("mi")
         if sep == "." and suf not in ("hs", "hrs", "hr", "h"):
-            continue
+            before = s[max(0, p - 12) : p].split()
+            if not (before and before[-1] in _TIME_PRE and mi is not None and len(mi) == 2):
+                continue  # "a las 14.30" is a time; "1.500" or "2.5" is not
         hour, minute = int(m.group("h")), int(mi or 0)
         clock = sep == ":" or (sep == "h" and mi is not None)
         if q and not (clock or suf):
@@ -701,6 +737,25 @@ def _nights(s: str, words: AbstractSet[str]) -> int | None:
     return None
 
 
+_WEEK_WORDS = frozenset({"semana", "semanas", "week", "weeks"})
+# "nos quedamos una semana", "for two weeks", "por uma semana": a stay's length. Not "la semana
+# que viene", "en una semana", "hace una semana", "a week ago", "this week".
+_WEEKS = re.compile(
+    r"(?<!\ben\s)(?<!\bin\s)(?<!\bhace\s)(?<!\bem\s)(?<!\bdaqui a\s)"
+    r"\b(una|uma|1|one|a|dos|duas|2|two|tres|tres|3|three)\s+(?:semanas?|weeks?)\b"
+    r"(?!\s+(?:ago|atras|que\s+viene|que\s+vem|antes|before|in\s+advance|de\s+anticipacion"
+    r"|de\s+antelacion|de\s+antecedencia|de\s+aviso|notice))"
+)
+
+
+def _weeks(s: str) -> int | None:
+    m = _WEEKS.search(s)
+    if m is None:
+        return None
+    n = _value(m.group(1)) or (1 if m.group(1) == "a" else None)
+    return 7 * n if n else None
+
+
 def _ages(text: str, count: int) -> list[int]:
     ages = []
     for m in _AGE_ITEM.finditer(text):
@@ -737,6 +792,16 @@ def _people(
         m = _AGES_AT.match(s, p + len(noun))
         if m is not None:
             ages += _ages(m.group(), n)
+    if children and len(ages) < children:
+        ages += [int(a) for a in _AGE_APART.findall(s) if int(a) <= 17][: children - len(ages)]
+    if "old" in s:
+        for m in _YEAR_OLD.finditer(s):
+            age = int(m.group(2))
+            if age > 17 or (children and len(ages) >= children):
+                continue
+            if children is None or (m.group(1) and len(ages) >= children):
+                children = (children or 0) + 1  # "my 8 year old": a child of their own
+            ages.append(age)
     if not words.isdisjoint(_GUEST_WORDS):
         for p, _ in _hits(s, words, _GUEST_WORDS):
             m = _GUESTS_AT.match(s, p)
@@ -764,6 +829,10 @@ def _people(
                 if 1 <= n <= 999:
                     guests = n
                     break
+    if adults is None and not words.isdisjoint(_COUPLES_WORDS) and (m := _COUPLES.search(s)):
+        n = _value(m.group(1))
+        if n is not None and 2 <= n <= 20:
+            adults = 2 * n  # "somos 2 parejas", "dois casais", "three couples"
     if adults is None and not words.isdisjoint(_COUPLE_WORDS) and _COUPLE.search(s):
         adults = 2
     if (
@@ -789,7 +858,17 @@ def _rooms(s: str, words: AbstractSet[str]) -> int | None:
         n = _value(before[-1])
         if n is not None and 2 <= n <= 50:  # "one room" is what every stay has: not a count
             return n
+    for p, word in _hits(s, words, _ROOM_WORD_SET):  # "3 dobles", "2 single": rooms by type
+        if word in ("camas", "beds") or _BED_AFTER.match(s, p + len(word)):
+            continue
+        before = _previous(s, p)
+        n = _value(before[-1]) if before else None
+        if n is not None and 2 <= n <= 20:
+            return n
     return None
+
+
+_BED_AFTER = re.compile(r"\s+(?:beds?|camas?|nights?|noches?|noites?)\b")
 
 
 def _room_type(s: str, words: AbstractSet[str]) -> str | None:
@@ -931,11 +1010,17 @@ def extract_entities(text: str, normalized: str, *, today: dt.date) -> Entities:
             s = _blank(s, start, end)
     # each rule only when one of its words is there (a set test is cheaper than a call)
     nights = None if words.isdisjoint(_NIGHT_NOUNS) else _nights(s, words)
+    if nights is None and not words.isdisjoint(_WEEK_WORDS):
+        nights = _weeks(s)
     adults = children = guests = None
     ages: list[int] = []
     if not words.isdisjoint(_PEOPLE_WORDS):
         adults, children, ages, guests = _people(s, words)
-    rooms = None if words.isdisjoint(_ROOM_NOUNS) else _rooms(s, words)
+    rooms = (
+        None
+        if words.isdisjoint(_ROOM_NOUNS) and words.isdisjoint(_ROOM_WORD_SET)
+        else _rooms(s, words)
+    )
     leaving_at_a_time = (
         dates.weekday_only and time is not None and _LEAVING.search(normalized) is not None
     )

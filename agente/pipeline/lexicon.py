@@ -30,7 +30,7 @@ CONCEPTS: dict[str, list[str]] = {
         "eso era todo", "era todo", "nada mas", "that's all", "thats all", "so isso", "e isso",
     ],
     "YES": [
-        "si", "dale", "ok", "bueno", "de una", "claro", "correcto", "exacto", "obvio", "listo",
+        "si", "sep", "dale", "ok", "bueno", "de una", "claro", "correcto", "exacto", "obvio", "listo",
         "joya", "perfecto", "yes", "yeah", "yep", "yup", "sure", "of course", "correct", "right",
         "sim", "isso", "isso mesmo", "pode ser", "pode", "beleza", "blz", "fechado", "certo",
         "afirmativo", "esa", "esa misma", "me sirve", "me parece bien", "sounds good",

@@ -64,7 +64,6 @@ _SHORTHAND = {
     "bno": "bueno",
     "weno": "bueno",
     "sip": "si",
-    "sep": "si",
     "nop": "no",
     "nel": "no",
     "okis": "ok",

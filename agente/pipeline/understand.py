@@ -109,8 +109,8 @@ def entities_for(intent: str, e: Entities, toks: list[str] | None = None) -> Ent
         e = msgspec.structs.replace(e, topic=None)
     if e.amenities and intent in _NO_AMENITIES:  # "habitaciones con jacuzzi?", "the transfer"
         e = msgspec.structs.replace(e, amenities=[])
-    if intent == "cancel_reservation" and (e.adults or e.children or e.guests):
-        e = msgspec.structs.replace(e, adults=None, children=None, children_ages=[], guests=None)
+    if intent == "cancel_reservation":  # which booking, and whose: nothing else
+        e = Entities(booking_ref=e.booking_ref, email=e.email, phone=e.phone)
     if intent in _NO_STAY_DATES and (e.check_in or e.check_out or e.nights or e.invalid_dates):
         e = msgspec.structs.replace(
             e, check_in=None, check_out=None, nights=None, invalid_dates=False
