@@ -748,10 +748,15 @@ _WEEKS = re.compile(
 )
 
 
+_SHIFT = re.compile(
+    r"\b(?:corr|mov|pas|adelant|atras|posterg|postpon|push|shift|adi|antecip|delay|move)\w*"
+)
+
+
 def _weeks(s: str) -> int | None:
     m = _WEEKS.search(s)
-    if m is None:
-        return None
+    if m is None or _SHIFT.search(s, 0, m.start()):
+        return None  # "correr la reserva una semana": a shift, not a stay's length
     n = _value(m.group(1)) or (1 if m.group(1) == "a" else None)
     return 7 * n if n else None
 
