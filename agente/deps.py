@@ -49,6 +49,61 @@ class AppIngress(Ingress):
     messages: MessageStore
     metrics: Metrics
     notifier: Notifier
+    db: Database | None = None
+    test_mode: bool = False
+
+    async def delivery(
+        self,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        error: str | None = None,
+        *,
+        dead_letter: bool = False,
+        resend: bool = False,
+    ) -> bool:
+        changed = await self.messages.update_delivery(
+            channel, provider_message_id, status, error, dead_letter=dead_letter, resend=resend
+        )
+        if changed and resend:
+            self.notifier.wake_worker()
+        return changed
+
+    async def replies(self, inbox_ids: Sequence[int], timeout: float) -> list[dict[str, Any]]:
+        """Test mode: wait (bounded) until these messages are handled and their replies sent."""
+        import asyncio
+
+        import sqlalchemy as sa
+
+        from agente.adapters.sql import inbox, outbox
+
+        if self.db is None or not inbox_ids:
+            return []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.db.begin() as conn:
+                statuses = [
+                    r.status
+                    for r in await conn.execute(
+                        sa.select(inbox.c.status).where(inbox.c.id.in_(list(inbox_ids)))
+                    )
+                ]
+                rows = (
+                    await conn.execute(
+                        sa.select(outbox.c.message, outbox.c.status)
+                        .where(outbox.c.inbox_id.in_(list(inbox_ids)))
+                        .order_by(outbox.c.id)
+                    )
+                ).all()
+            handled = all(s in ("done", "dead") for s in statuses)
+            sent = all(r.status not in ("pending", "sending") for r in rows)
+            if (handled and sent) or loop.time() > deadline:
+                return [
+                    {"response_type": r.message["body"].get("type"), "content": r.message["body"]}
+                    for r in rows
+                ]
+            await asyncio.sleep(0.02)
 
     async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
         result = await self.messages.accept(messages)
@@ -139,8 +194,14 @@ def build_deps(
         CHANNELS, settings.channels, env, installed=(installed or {}).get(CHANNELS)
     )
     pms_plugins = load_enabled(PMS, settings.pms, env, installed=(installed or {}).get(PMS))
+    hotels = HotelDirectory(db=db, clock=clock)
     ctx = PluginContext(
-        settings=settings, clock=clock, store=store, state=SqlPluginState(db, clock)
+        settings=settings,
+        clock=clock,
+        store=store,
+        state=SqlPluginState(db, clock),
+        hotels=hotels,
+        registry=metrics.registry,
     )
     channels = {name: item.spec.build(item.settings, ctx) for name, item in channel_plugins.items()}
     pms = {name: item.spec.build(item.settings, ctx) for name, item in pms_plugins.items()}
@@ -164,7 +225,6 @@ def build_deps(
             backoff_max=settings.outbox_backoff_max,
         ),
     )
-    hotels = HotelDirectory(db=db, clock=clock)
     notifier = Notifier()
     flags = FlagService(
         redis=store.primary.client if isinstance(store, FallbackStore) else None,
@@ -195,7 +255,13 @@ def build_deps(
         flags=flags,
         notifier=notifier,
         metrics=metrics,
-        ingress=AppIngress(messages=messages, metrics=metrics, notifier=notifier),
+        ingress=AppIngress(
+            messages=messages,
+            metrics=metrics,
+            notifier=notifier,
+            db=db,
+            test_mode=settings.env == "test",
+        ),
         channels=channels,
         pms=pms,
         channel_plugins=channel_plugins,

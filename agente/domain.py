@@ -185,6 +185,9 @@ class OutboundMessage(_Value, frozen=True, kw_only=True):
     body: OutboundBody
     in_reply_to: str | None = None
     thread_id: str | None = None
+    #: the end of the guest's customer-service window as the shell knows it (their last message
+    #: plus 24 h); a channel with such a window (WhatsApp) takes its template path after it
+    reply_by: dt.datetime | None = None
 
 
 # --------------------------------------------------------------------------- hotels
@@ -251,6 +254,12 @@ class ChannelIdentities(_Value, frozen=True, kw_only=True):
     webchat: bool = True
     whatsapp_phone_number_id: str | None = None
     whatsapp_display_phone: str | None = None
+    #: an approved WhatsApp template sent when a reply falls outside the 24-hour window
+    #: (it asks the guest to write back); its language code per conversation language
+    whatsapp_reengage_template: str | None = None
+    whatsapp_template_languages: dict[str, str] = msgspec.field(
+        default_factory=lambda: {"es": "es_AR", "en": "en_US", "pt": "pt_BR"}
+    )
     email: str | None = None
 
 

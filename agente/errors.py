@@ -74,7 +74,15 @@ class UnknownHotel(AgenteError):
 
 
 class ChannelError(AgenteError):
-    """A channel failed to deliver; the outbox retries with backoff."""
+    """A channel failed to deliver; the outbox retries with backoff.
+
+    ``retry_after`` (seconds), when the provider said how long to wait (a rate limit), is the
+    least the outbox waits before the next attempt.
+    """
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PermanentChannelError(ChannelError):

@@ -138,5 +138,20 @@ class HotelDirectory:
             await self.refresh()
         return self._by_id.get(hotel_id)
 
+    async def by_identity(self, kind: str, value: str) -> Hotel | None:
+        """The hotel whose ``channels.<kind>`` is ``value`` (never from what a sender controls:
+        the identity is the number or mailbox that received the message)."""
+        if not value:
+            return None
+        for attempt in range(2):
+            for hotel in (await self._fresh()).values():
+                if getattr(hotel.channels, kind, None) == value:
+                    return hotel
+            if attempt or time.monotonic() - self._last_miss_refresh <= 1.0:
+                return None
+            self._last_miss_refresh = time.monotonic()
+            await self.refresh()  # a hotel configured a moment ago
+        return None
+
     async def all(self) -> list[Hotel]:
         return sorted((await self._fresh()).values(), key=lambda h: h.id)

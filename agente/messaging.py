@@ -63,6 +63,9 @@ class InboxItem:
     received_at: dt.datetime
 
 
+_DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 3, "failed": 4, "dead": 5}
+
+
 @attrs.frozen
 class OutboxItem:
     id: int
@@ -373,7 +376,13 @@ class MessageStore:
         return bool(res.rowcount == 1)
 
     async def fail_outbox(
-        self, item: OutboxItem, worker_id: str, error: str, *, permanent: bool = False
+        self,
+        item: OutboxItem,
+        worker_id: str,
+        error: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
     ) -> Literal["retry", "dead", "lost"]:
         """A failed delivery: retry with backoff, or dead-letter when permanent or exhausted."""
         now = self.clock.now()
@@ -411,6 +420,8 @@ class MessageStore:
                 cap=self.settings.backoff_max,
                 rng=self.rng,
             )
+            if retry_after is not None:
+                delay = max(delay, retry_after)
             res = await conn.execute(
                 outbox.update()
                 .where(outbox.c.id == item.id, outbox.c.lease_owner == worker_id)
@@ -426,19 +437,74 @@ class MessageStore:
         return "retry" if res.rowcount == 1 else "lost"
 
     async def update_delivery(
-        self, channel: str, provider_message_id: str, status: str, error: str | None = None
+        self,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        error: str | None = None,
+        *,
+        dead_letter: bool = False,
+        resend: bool = False,
     ) -> bool:
-        """Apply a provider status callback (delivered, read, failed) to the outbox row."""
+        """Apply a provider status callback to the outbox row; False when nothing changed.
+
+        Statuses only move forward (sent < delivered < read; ``failed`` is final), whatever order
+        the callbacks arrive in. ``dead_letter`` files a failure that no retry can fix;
+        ``resend`` puts the message back in the queue with its reply window closed, so that the
+        channel takes its out-of-window path (a template) on the next attempt.
+        """
+        now = self.clock.now()
         async with self.db.begin() as conn:
-            res = await conn.execute(
-                outbox.update()
-                .where(
-                    outbox.c.channel == channel,
-                    outbox.c.provider_message_id == provider_message_id,
+            row = (
+                await conn.execute(
+                    sa.select(outbox.c.id, outbox.c.status, outbox.c.message, outbox.c.attempts)
+                    .where(
+                        outbox.c.channel == channel,
+                        outbox.c.provider_message_id == provider_message_id,
+                    )
+                    .with_for_update()
                 )
-                .values(status=status, last_error=error, updated_at=self.clock.now())
+            ).first()
+            if row is None:
+                return False
+            if resend and row.status != "dead":
+                message = dict(row.message)
+                message["reply_by"] = "1970-01-01T00:00:00+00:00"
+                await conn.execute(
+                    outbox.update()
+                    .where(outbox.c.id == row.id)
+                    .values(
+                        status="pending",
+                        message=message,
+                        next_attempt_at=now,
+                        last_error=(error or "")[:4000],
+                        provider_message_id=None,
+                        updated_at=now,
+                    )
+                )
+                return True
+            if _DELIVERY_RANK.get(status, 0) <= _DELIVERY_RANK.get(row.status, 0):
+                return False  # an older status arriving late, or after a final failure
+            final = "dead" if dead_letter else status
+            await conn.execute(
+                outbox.update()
+                .where(outbox.c.id == row.id)
+                .values(status=final, last_error=error, updated_at=now)
             )
-        return bool(res.rowcount)
+            if dead_letter:
+                await conn.execute(
+                    dead_letters.insert().values(
+                        source="outbox",
+                        source_id=row.id,
+                        channel=channel,
+                        hotel_id=row.message.get("hotel_id", ""),
+                        payload=row.message,
+                        error=(error or status)[:4000],
+                        attempts=row.attempts,
+                        created_at=now,
+                    )
+                )
+        return True
 
     # ------------------------------------------------------------------ gauges
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
         Stay,
     )
 
-__all__ = ["Channel", "Clock", "PluginState", "Pms", "Store"]
+__all__ = ["Channel", "Clock", "HotelLookup", "PluginState", "Pms", "Store"]
 
 
 @runtime_checkable
@@ -82,6 +82,20 @@ class PluginState(Protocol):
 
     async def keys(self, namespace: str, prefix: str = "") -> list[str]:
         """Keys in ``namespace`` starting with ``prefix``, sorted."""
+        ...
+
+
+@runtime_checkable
+class HotelLookup(Protocol):
+    """Read access to the hotels' configuration, for plugins (routing, per-hotel settings)."""
+
+    async def get(self, hotel_id: str) -> Hotel | None:
+        """The hotel with this id, or None."""
+        ...
+
+    async def by_identity(self, kind: str, value: str) -> Hotel | None:
+        """The hotel whose channel identity ``kind`` (e.g. ``whatsapp_phone_number_id``,
+        ``email``) is ``value``: how an inbound message finds its hotel."""
         ...
 
 

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 import attrs
 
 from agente.errors import PluginError
+from agente.settings import Secret
 
 if TYPE_CHECKING:
     from agente.domain import InboundMessage
-    from agente.ports import Channel, Clock, PluginState, Pms, Store
+    from agente.ports import Channel, Clock, HotelLookup, PluginState, Pms, Store
     from agente.settings import Settings
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Loaded",
     "PluginContext",
     "PmsPlugin",
+    "Secret",
     "discover",
     "load_enabled",
 ]
@@ -58,19 +60,45 @@ class Ingress:
     ``ingress``.
     """
 
+    test_mode: bool = False
+    """True with ``AGENTE_ENV=test``: webhooks may echo the replies they caused."""
+
     async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
         """Store messages (deduplicated on channel and provider id) in one transaction."""
+        raise NotImplementedError
+
+    async def delivery(
+        self,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        error: str | None = None,
+        *,
+        dead_letter: bool = False,
+        resend: bool = False,
+    ) -> bool:
+        """A provider's status callback for a message we sent (see ``MessageStore``)."""
+        raise NotImplementedError
+
+    async def replies(self, inbox_ids: Sequence[int], timeout: float) -> list[dict[str, Any]]:
+        """Test mode: wait up to ``timeout`` for these messages' replies; their bodies."""
         raise NotImplementedError
 
 
 @attrs.frozen
 class PluginContext:
-    """What a plugin's ``build`` receives besides its own settings."""
+    """What a plugin's ``build`` receives besides its own settings.
+
+    ``hotels`` reads the hotels' configuration; ``registry`` is the app's Prometheus registry,
+    where a plugin declares its own metrics (once per app).
+    """
 
     settings: Settings
     clock: Clock
     store: Store
     state: PluginState
+    hotels: HotelLookup | None = None
+    registry: Any = None
 
 
 @attrs.frozen

@@ -12,6 +12,7 @@ the next worker, which redoes the step: ``step`` is deterministic and our PMS wr
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from agente.adapters.sql import (
     conversations,
     documents,
     guests,
+    inbox,
     insert,
     reservations,
     staff_notifications,
@@ -92,6 +94,7 @@ _NO_PMS = PmsCapabilities(
     cancel_booking=False,
     get_room_types=False,
 )
+_WINDOW = dt.timedelta(hours=24)
 _MAX_STEPS = 12  # effects feeding events feeding effects: a bound against a loop
 
 
@@ -122,6 +125,7 @@ class _Outcome:
     timers: list[ScheduleTimer] = attrs.field(factory=list)
     documents: list[tuple[str, str, bytes]] = attrs.field(factory=list)
     pms_errors: int = 0
+    reply_by: dt.datetime | None = None
 
 
 @attrs.define
@@ -149,6 +153,7 @@ class Service:
                 conn, message.hotel_id, message.channel, message.sender_id
             )
         context = await self._context(hotel, message)
+        reply_by = await self._reply_by(message, item)
         understanding = None
         if message.kind == "event" and message.event is not None:
             event: Event = _EVENT.decode(msgspec.json.encode(message.event))
@@ -173,7 +178,7 @@ class Service:
                 choice_id=message.choice_id,
             )
         before = state.reservation.status if state.reservation else None
-        outcome = await self._run(state, event, context, hotel, message)
+        outcome = await self._run(state, event, context, hotel, message, reply_by)
         state = outcome.state
         intent = (
             understanding.intent
@@ -237,6 +242,22 @@ class Service:
 
     # ------------------------------------------------------------------ context and effects
 
+    async def _reply_by(self, message: InboundMessage, item: InboxItem) -> dt.datetime | None:
+        """The end of the guest's 24-hour service window: their last own message plus 24 h."""
+        if message.kind != "event":
+            return (message.sent_at or item.received_at) + _WINDOW
+        async with self.db.begin() as conn:
+            last = (
+                await conn.execute(
+                    sa.select(sa.func.max(inbox.c.received_at)).where(
+                        inbox.c.conversation_key == message.conversation_key,
+                        ~inbox.c.provider_message_id.like("op:%"),
+                        ~inbox.c.provider_message_id.like("timer:%"),
+                    )
+                )
+            ).scalar()
+        return last + _WINDOW if last is not None else None
+
     async def _context(self, hotel: Hotel, message: InboundMessage) -> Context:
         now = self.clock.now()
         snapshot = await self.flags.snapshot() if self.flags is not None else None
@@ -266,8 +287,9 @@ class Service:
         context: Context,
         hotel: Hotel,
         message: InboundMessage,
+        reply_by: dt.datetime | None,
     ) -> _Outcome:
-        outcome = _Outcome(state=state)
+        outcome = _Outcome(state=state, reply_by=reply_by)
         events: list[Event] = [event]
         steps = 0
         while events and steps < _MAX_STEPS:
@@ -302,8 +324,11 @@ class Service:
                         hotel_id=message.hotel_id,
                         recipient_id=message.sender_id,
                         body=body,
-                        in_reply_to=message.provider_message_id,
+                        in_reply_to=None
+                        if message.kind == "event"
+                        else message.provider_message_id,
                         thread_id=message.thread_id,
+                        reply_by=outcome.reply_by,
                     )
                     for body in bodies
                 )

@@ -119,7 +119,11 @@ class Worker:
         except ChannelError as exc:
             permanent = isinstance(exc, PermanentChannelError)
             outcome = await self.messages.fail_outbox(
-                item, self.id, f"{type(exc).__name__}: {exc}", permanent=permanent
+                item,
+                self.id,
+                f"{type(exc).__name__}: {exc}",
+                permanent=permanent,
+                retry_after=exc.retry_after,
             )
             bound.warning("reply_failed", outcome=outcome, attempts=item.attempts, error=str(exc))
             self.metrics.replies_sent.labels(name, outcome).inc()
