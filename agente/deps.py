@@ -12,7 +12,7 @@ from litestar.params import SkipValidation
 
 from agente.adapters.memory import MemoryStore
 from agente.adapters.redis import FallbackStore, RedisStore
-from agente.adapters.sql import Database, SqlPluginState
+from agente.adapters.sql import Database, SqlDocuments, SqlPluginState
 from agente.clock import SystemClock
 from agente.flags import FlagService
 from agente.hotels import HotelDirectory
@@ -51,6 +51,19 @@ class AppIngress(Ingress):
     notifier: Notifier
     db: Database | None = None
     test_mode: bool = False
+    channels: dict[str, Channel] = attrs.field(factory=dict)
+    flags: FlagService | None = None
+
+    def channel(self, name: str) -> Any:
+        return self.channels[name]
+
+    async def normalize_phone(self, raw: str, *, whatsapp: bool = False) -> str | None:
+        from agente.phones import normalize_phone
+
+        advanced = False
+        if self.flags is not None:
+            advanced = (await self.flags.snapshot()).enabled("tenancy.phone_normalization.advanced")
+        return normalize_phone(raw, advanced_enabled=advanced, whatsapp=whatsapp)
 
     async def delivery(
         self,
@@ -202,6 +215,7 @@ def build_deps(
         state=SqlPluginState(db, clock),
         hotels=hotels,
         registry=metrics.registry,
+        documents=SqlDocuments(db, clock),
     )
     channels = {name: item.spec.build(item.settings, ctx) for name, item in channel_plugins.items()}
     pms = {name: item.spec.build(item.settings, ctx) for name, item in pms_plugins.items()}
@@ -251,6 +265,8 @@ def build_deps(
             metrics=metrics,
             handoff_minutes=settings.handoff_timeout_minutes,
             always_open=settings.business_hours_always_open,
+            channels=channels,
+            documents=ctx.documents,
         ),
         flags=flags,
         notifier=notifier,
@@ -261,6 +277,8 @@ def build_deps(
             notifier=notifier,
             db=db,
             test_mode=settings.env == "test",
+            channels=channels,
+            flags=flags,
         ),
         channels=channels,
         pms=pms,

@@ -73,6 +73,8 @@ class Media(_Value, frozen=True, kw_only=True):
     size: int | None = None
     sha256: str | None = None
     stored_key: str | None = None
+    #: a recorded voice note (not a music file): the speech-to-text step wants these
+    voice: bool = False
 
 
 class Location(_Value, frozen=True, kw_only=True):

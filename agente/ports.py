@@ -19,7 +19,7 @@ if TYPE_CHECKING:
         Stay,
     )
 
-__all__ = ["Channel", "Clock", "HotelLookup", "PluginState", "Pms", "Store"]
+__all__ = ["Channel", "Clock", "Documents", "HotelLookup", "PluginState", "Pms", "Store"]
 
 
 @runtime_checkable
@@ -96,6 +96,19 @@ class HotelLookup(Protocol):
     async def by_identity(self, kind: str, value: str) -> Hotel | None:
         """The hotel whose channel identity ``kind`` (e.g. ``whatsapp_phone_number_id``,
         ``email``) is ``value``: how an inbound message finds its hotel."""
+        ...
+
+
+@runtime_checkable
+class Documents(Protocol):
+    """Files the agent keeps (vouchers it sends, receipts guests send), by content key."""
+
+    async def get(self, key: str) -> tuple[bytes, str, str] | None:
+        """``(content, mime type, file name)``, or None."""
+        ...
+
+    async def put(self, hotel_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        """Store ``content`` (once: the key is a digest of it) and return its key."""
         ...
 
 

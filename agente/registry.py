@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeAlias, TypeVar
 
 import attrs
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from agente.errors import PluginError
 from agente.settings import Secret
 
 if TYPE_CHECKING:
     from agente.domain import InboundMessage
-    from agente.ports import Channel, Clock, HotelLookup, PluginState, Pms, Store
+    from agente.ports import Channel, Clock, Documents, HotelLookup, PluginState, Pms, Store
     from agente.settings import Settings
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "AcceptResult",
     "ChannelPlugin",
     "Ingress",
+    "IngressDependency",
     "Installed",
     "Loaded",
     "PluginContext",
@@ -84,13 +87,27 @@ class Ingress:
         """Test mode: wait up to ``timeout`` for these messages' replies; their bodies."""
         raise NotImplementedError
 
+    def channel(self, name: str) -> Any:
+        """The enabled channel ``name`` as built (its routes reach their own settings here)."""
+        raise NotImplementedError
+
+    async def normalize_phone(self, raw: str, *, whatsapp: bool = False) -> str | None:
+        """A guest's phone as the key that finds them whichever form arrives (the flag
+        ``tenancy.phone_normalization.advanced`` decides between basic and E.164)."""
+        raise NotImplementedError
+
+
+IngressDependency: TypeAlias = NamedDependency[SkipValidation[Ingress]]
+"""How a channel's route asks for the ingress: ``ingress: IngressDependency``."""
+
 
 @attrs.frozen
 class PluginContext:
     """What a plugin's ``build`` receives besides its own settings.
 
     ``hotels`` reads the hotels' configuration; ``registry`` is the app's Prometheus registry,
-    where a plugin declares its own metrics (once per app).
+    where a plugin declares its own metrics (once per app); ``documents`` holds the files the
+    agent sends (a voucher to upload) and receives.
     """
 
     settings: Settings
@@ -99,6 +116,7 @@ class PluginContext:
     state: PluginState
     hotels: HotelLookup | None = None
     registry: Any = None
+    documents: Documents | None = None
 
 
 @attrs.frozen

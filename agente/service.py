@@ -13,7 +13,6 @@ the next worker, which redoes the step: ``step`` is deterministic and our PMS wr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -25,6 +24,7 @@ import structlog
 
 from agente.adapters.sql import (
     conversations,
+    document_key,
     documents,
     guests,
     inbox,
@@ -44,7 +44,15 @@ from agente.domain import (
     ReservationView,
     conversation_key,
 )
-from agente.errors import NotAvailable, NotFound, PmsError, RateLimited, Transient, UnknownHotel
+from agente.errors import (
+    ChannelError,
+    NotAvailable,
+    NotFound,
+    PmsError,
+    RateLimited,
+    Transient,
+    UnknownHotel,
+)
 from agente.pipeline import (
     CancelBooking,
     Context,
@@ -78,7 +86,7 @@ if TYPE_CHECKING:
     from agente.messaging import InboxItem, MessageStore
     from agente.metrics import Metrics
     from agente.pipeline.understand import Understander
-    from agente.ports import Clock, Pms
+    from agente.ports import Channel, Clock, Documents, Pms
 
 __all__ = ["Service", "load_conversation", "reservation_view"]
 
@@ -140,6 +148,8 @@ class Service:
     metrics: Metrics | None = None
     handoff_minutes: int = 240
     always_open: bool = False
+    channels: dict[str, Channel] = attrs.field(factory=dict)
+    documents: Documents | None = None
 
     async def handle(self, item: InboxItem, worker_id: str) -> None:
         """Handle one inbound message: decide, then commit state, replies and 'done' together."""
@@ -157,8 +167,12 @@ class Service:
         understanding = None
         if message.kind == "event" and message.event is not None:
             event: Event = _EVENT.decode(msgspec.json.encode(message.event))
+        elif message.kind == "media" and message.media is not None and message.media.voice:
+            # a voice note: until speech-to-text arrives, the guest is asked to write
+            event = GuestSaid(text=message.text, message_kind="voice")
         elif message.kind == "media" and message.media is not None:
-            event = GuestSentMedia(media=message.media, caption=message.text)
+            media = await self._keep_media(message)
+            event = GuestSentMedia(media=media, caption=message.text)
         else:
             text = message.text or ""
             if message.text:
@@ -241,6 +255,24 @@ class Service:
         self._observe(intent, outcome, before, state, message.channel, started)
 
     # ------------------------------------------------------------------ context and effects
+
+    async def _keep_media(self, message: InboundMessage) -> Media:
+        """Download a guest's file through its channel and keep it (a receipt goes with the
+        reservation). A failed download keeps the provider's reference: staff can still see it."""
+        media = message.media
+        assert media is not None
+        channel = self.channels.get(message.channel)
+        fetch = getattr(channel, "fetch_media", None)
+        if fetch is None or self.documents is None or media.stored_key or not media.media_id:
+            return media
+        try:
+            content, mime = await fetch(media)
+        except ChannelError as exc:
+            log.warning("media_not_downloaded", channel=message.channel, error=str(exc)[:200])
+            return media
+        filename = media.filename or f"{message.channel}-{media.media_id}"
+        key = await self.documents.put(message.hotel_id, content, mime, filename)
+        return msgspec.structs.replace(media, stored_key=key, size=len(content), mime_type=mime)
 
     async def _reply_by(self, message: InboundMessage, item: InboxItem) -> dt.datetime | None:
         """The end of the guest's 24-hour service window: their last own message plus 24 h."""
@@ -420,7 +452,7 @@ class Service:
             notes=hotel.policies.get("cancellation", {}).get(language),
         )
         pdf = voucher_pdf(voucher, language)
-        key = hashlib.sha256(pdf).hexdigest()[:40]
+        key = document_key(pdf)
         filename = voucher_filename(voucher)
         outcome.documents.append((key, filename, pdf))
         media = Media(

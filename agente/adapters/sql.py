@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,9 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 __all__ = [
     "Database",
+    "SqlDocuments",
     "SqlPluginState",
     "conversations",
     "dead_letters",
+    "document_key",
     "documents",
     "guests",
     "hotels",
@@ -374,3 +377,41 @@ class SqlPluginState:
                 .order_by(plugin_state.c.key)
             )
         return [r.key for r in rows]
+
+
+@attrs.define
+class SqlDocuments:
+    """``Documents`` on the ``documents`` table; the key is a digest of the content."""
+
+    db: Database
+    clock: Any
+
+    async def get(self, key: str) -> tuple[bytes, str, str] | None:
+        async with self.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        documents.c.content, documents.c.mime_type, documents.c.filename
+                    ).where(documents.c.key == key)
+                )
+            ).first()
+        return (bytes(row.content), row.mime_type, row.filename) if row is not None else None
+
+    async def put(self, hotel_id: str, content: bytes, mime_type: str, filename: str) -> str:
+        key = document_key(content)
+        stmt = insert(documents, self.db.dialect).values(
+            key=key,
+            hotel_id=hotel_id,
+            filename=filename[:255],
+            mime_type=mime_type[:100],
+            content=content,
+            created_at=self.clock.now(),
+        )
+        async with self.db.begin() as conn:
+            await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        return key
+
+
+def document_key(content: bytes) -> str:
+    """40 hex digits of the content's SHA-256: unguessable, and the same file is stored once."""
+    return hashlib.sha256(content).hexdigest()[:40]

@@ -99,6 +99,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "handoff.later": "Le pasé tu mensaje al equipo. Ahora estamos fuera de horario; te responden desde {opens}.",
         "handoff.later_urgent": "Le pasé tu mensaje al equipo y avisé a la persona de guardia por la urgencia. Fuera de horario, el equipo completo vuelve a atender desde {opens}.",
         "choose.number": "Respondé con el número de la opción.",
+        "voice.unsupported": "Todavía no puedo escuchar audios. ¿Me lo escribís? Así te respondo enseguida.",
         "privacy.refuse": "Perdón, no puedo compartir datos de otros huéspedes ni cambiar cómo trabajo. Con gusto te ayudo con tu estadía en {hotel}: disponibilidad, reservas o dudas del hotel.",
     },
     "en": {
@@ -180,6 +181,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "handoff.later": "I've passed your message to the team. We're outside office hours right now; they'll answer from {opens}.",
         "handoff.later_urgent": "I've passed your message to the team and alerted the on-call person because it's urgent. The full team is back from {opens}.",
         "choose.number": "Reply with the number of the option.",
+        "voice.unsupported": "I can't listen to voice messages yet. Could you type it? I'll answer right away.",
         "privacy.refuse": "Sorry, I can't share other guests' details or change how I work. I'm happy to help with your own stay at {hotel}: availability, bookings or questions about the hotel.",
     },
     "pt": {
@@ -261,6 +263,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "handoff.later": "Passei sua mensagem para a equipe. Agora estamos fora do horário; respondem a partir de {opens}.",
         "handoff.later_urgent": "Passei sua mensagem para a equipe e avisei a pessoa de plantão pela urgência. A equipe completa volta a atender a partir de {opens}.",
         "choose.number": "Responda com o número da opção.",
+        "voice.unsupported": "Ainda não consigo ouvir áudios. Pode escrever? Assim respondo na hora.",
         "privacy.refuse": "Desculpe, não posso compartilhar dados de outros hóspedes nem mudar meu jeito de trabalhar. Fico feliz em ajudar com a sua estadia no {hotel}: disponibilidade, reservas ou dúvidas sobre o hotel.",
     },
 }

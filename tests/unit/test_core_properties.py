@@ -56,7 +56,8 @@ def test_step_is_total_and_always_answers_in_a_supported_language(
     new_state, effects = step(state, event, context)
     assert new_state.turns == turns + 1
     assert new_state.language in LANGUAGES
-    assert effects, "a guest in a bot conversation always gets an answer or a PMS query"
+    if kind != "reaction":  # an emoji on one of our messages is not a turn
+        assert effects, "a guest in a bot conversation always gets an answer or a PMS query"
     for effect in effects:
         if isinstance(effect, Reply):
             bodies = render(effect, new_state.language, hotel=HOTEL)
