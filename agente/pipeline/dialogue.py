@@ -444,9 +444,9 @@ def _guest_said(
     intent = event.intent or "out_of_scope"
     e = event.entities
     text = (event.text or "").strip()
+    if event.message_kind == "reaction":
+        return state, []  # an emoji on one of our messages: not a turn
     if not text and event.message_kind != "text":
-        if event.message_kind == "reaction":
-            return state, []  # an emoji on one of our messages: not a turn
         if event.message_kind == "voice":
             return state, [_say("voice.unsupported")]
         return state, [_say("ack.other")]  # a location, a contact card, something we can't read

@@ -392,3 +392,119 @@ def test_any_signed_json_gets_a_2xx_or_a_4xx_never_a_5xx(tmp_path_factory: Any) 
         loop.run_until_complete(deps.close())
     finally:
         loop.close()
+
+
+# ---------------------------------------------------------------------------- the whole booking
+
+
+async def test_a_full_booking_on_whatsapp_with_a_receipt_image_and_the_voucher(
+    make_app: MakeApp, graph: Any
+) -> None:
+    from agente import staff
+
+    deps, client = await make_app(transport(graph))
+    guest = "5491155551234"
+
+    async def say(**message: Any) -> list[dict[str, Any]]:
+        before = len(graph.sent)
+        msg = {"from": guest, "id": f"wamid.{uuid.uuid4().hex}",
+               "timestamp": str(int(time.time())), **message}  # fmt: skip
+        assert (await post(client, envelope([msg]))).status_code == 200
+        await drain(deps)
+        return [s.body for s in graph.sent[before:]]
+
+    offers = await say(type="text", text={"body": "hola, tienen lugar del 15/12 al 18/12 para 2?"})
+    assert "Doble Matrimonial" in offers[0]["text"]["body"]
+    await say(type="text", text={"body": "1"})
+    await say(type="text", text={"body": "Ana Pérez"})
+    booked = await say(type="text", text={"body": "ana@example.com"})
+    assert "seña de ARS 76.500" in booked[0]["text"]["body"]
+
+    receipt = b"\xff\xd8\xff\xe0 a JPEG receipt"
+    media_id = graph.add_media(receipt, "image/jpeg")
+    thanks = await say(type="image", image={"id": media_id, "mime_type": "image/jpeg"})
+    assert "recibimos tu comprobante" in thanks[0]["text"]["body"].lower()
+    (reservation,) = await staff.list_reservations(deps.db)
+    assert reservation["status"] == "awaiting_verification"
+    stored = await deps.channels[
+        "whatsapp"
+    ].documents.get(  # type: ignore[attr-defined]
+        __import__("hashlib").sha256(receipt).hexdigest()[:40]
+    )
+    assert stored is not None and stored[0] == receipt  # the receipt is kept with us
+
+    before = len(graph.sent)
+    await staff.confirm_deposit(
+        deps.db, deps.messages, reservation["pms_booking_id"], operator="test"
+    )
+    await drain(deps)
+    confirmation, voucher = (s.body for s in graph.sent[before:])
+    assert "está confirmada" in confirmation["text"]["body"]
+    assert voucher["type"] == "document"
+    uploaded_id = voucher["document"]["id"]
+    content, mime = graph.media[uploaded_id]
+    assert mime == "application/pdf" and content.startswith(b"%PDF-1.4")
+    assert voucher["document"]["filename"].endswith(".pdf")
+    assert "Ana P" in voucher["document"]["caption"]
+
+
+# ---------------------------------------------------------------------------- sending rules
+
+
+async def test_outside_the_window_the_hotel_template_goes_instead(
+    make_app: MakeApp, graph: Any
+) -> None:
+    """A staff confirmation two days after the guest's last message: the free-form reply is
+    not attempted; the hotel's re-engagement template is sent."""
+    import datetime as dt
+
+    from agente.domain import OutboundMessage, OutText
+
+    deps, _ = await make_app(transport(graph))
+    hotel = await deps.hotels.get("demo")
+    assert hotel is not None
+    channels = msgspec.structs.replace(hotel.channels, whatsapp_reengage_template="reengage_v1")
+    deps.hotels._by_id["demo"] = msgspec.structs.replace(hotel, channels=channels)  # type: ignore[attr-defined]
+    channel = deps.channels["whatsapp"]
+    late = OutboundMessage(
+        channel="whatsapp", hotel_id="demo", recipient_id="5491155551234",
+        body=OutText(text="tu reserva está confirmada"),
+        reply_by=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+    )  # fmt: skip
+    await channel.send(late)
+    (sent,) = graph.sent
+    assert sent.body["type"] == "template"
+    assert sent.body["template"]["name"] == "reengage_v1"
+    assert sent.body["template"]["language"]["code"] == "es_AR"
+
+
+@pytest.mark.parametrize(
+    ("code", "outcome", "retry_after"),
+    [(130429, "retry", 2.0), (131056, "retry", 6.0), (131000, "retry", None),
+     (131026, "permanent", None), (131009, "permanent", None), (190, "retry", 300.0)],
+)  # fmt: skip
+async def test_send_errors_are_handled_by_code(
+    make_app: MakeApp, graph: Any, code: int, outcome: str, retry_after: float | None
+) -> None:
+    from agente.domain import OutboundMessage, OutText
+    from agente.errors import ChannelError, PermanentChannelError
+
+    deps, client = await make_app(transport(graph))
+    channel = deps.channels["whatsapp"]
+    graph.fail_next(code, asynchronous=False)  # answered at once (131026 usually comes later)
+    message = OutboundMessage(
+        channel="whatsapp", hotel_id="demo", recipient_id="5491155551234",
+        body=OutText(text="hola"),
+    )  # fmt: skip
+    with pytest.raises(ChannelError) as caught:
+        await channel.send(message)
+    assert isinstance(caught.value, PermanentChannelError) == (outcome == "permanent")
+    if retry_after is not None:
+        assert caught.value.retry_after == retry_after
+    if code == 190:
+        assert "whatsapp_token_valid 0.0" in (await client.get("/metrics")).text
+        ready = await client.get("/health/ready")
+        assert ready.status_code in (200, 503)  # readiness reports the channel below
+        with pytest.raises(ChannelError):  # no tight retry loop: refused without calling Meta
+            await channel.send(message)
+        assert len(graph.sent) == 0
