@@ -9,6 +9,7 @@ when a required one fails. Every check also sets ``dependency_up{name}``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -57,6 +58,13 @@ async def readiness(deps: Deps) -> tuple[bool, dict[str, Any]]:
                 await pms.ping(hotel)
 
         checks["pms"] = (True, _pms)
+    for name, item in deps.channel_plugins.items():
+        ping = item.spec.ping
+        channel = deps.channels.get(name)
+        if ping is not None and channel is not None:
+            # a channel that cannot send (an expired token) degrades the service; the web chat
+            # and the other channels still work, so it does not make it unready
+            checks[name] = (False, functools.partial(ping, channel))
     names = list(checks)
     results = await asyncio.gather(*(_probe(checks[n][1], s.readiness_timeout) for n in names))
     body: dict[str, Any] = {}
@@ -89,8 +97,10 @@ async def ready(deps: AppDeps) -> Response[dict[str, Any]]:
     if not ok:
         failing = sorted(k for k, v in checks.items() if v["status"] == "failing")
         log.warning("not_ready", failing=",".join(failing))
+    degraded = any(v["status"] == "failing" for v in checks.values())
+    status = ("degraded" if degraded else "ready") if ok else "not_ready"
     return Response(
-        {"status": "ready" if ok else "not_ready", "checks": checks},
+        {"status": status, "checks": checks},
         status_code=200 if ok else 503,
     )
 

@@ -504,7 +504,9 @@ async def test_send_errors_are_handled_by_code(
     if code == 190:
         assert "whatsapp_token_valid 0.0" in (await client.get("/metrics")).text
         ready = await client.get("/health/ready")
-        assert ready.status_code in (200, 503)  # readiness reports the channel below
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        assert ready.json()["checks"]["whatsapp"]["status"] == "failing"
+        assert 'dependency_up{name="whatsapp"} 0.0' in (await client.get("/metrics")).text
         with pytest.raises(ChannelError):  # no tight retry loop: refused without calling Meta
             await channel.send(message)
         assert len(graph.sent) == 0
