@@ -17,7 +17,9 @@ owner: a worker whose lease was taken over commits nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +55,8 @@ class QueueSettings:
     outbox_max_attempts: int = 6
     backoff_base: float = 1.0
     backoff_max: float = 300.0
+    accept_batch: int = 500
+    """Most inbound requests one group commit takes (their messages go in one INSERT)."""
 
 
 @attrs.frozen
@@ -86,13 +90,32 @@ class MessageStore:
     clock: Clock
     settings: QueueSettings = QueueSettings()
     rng: random.Random = attrs.field(factory=random.Random)
+    _pending: list[tuple[list[dict[str, Any]], asyncio.Future[list[int]]]] = attrs.field(
+        factory=list, init=False
+    )
+    _flusher: asyncio.Task[None] | None = attrs.field(default=None, init=False)
+    _flusher_loop: asyncio.AbstractEventLoop | None = attrs.field(default=None, init=False)
 
     # ------------------------------------------------------------------ inbox
 
-    async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
-        """Store messages in one transaction; duplicates of (channel, provider id) are ignored.
+    @functools.cached_property
+    def _accept_stmt(self) -> Any:
+        # one statement object, parameters apart: SQLAlchemy compiles it once and batches the
+        # rows into one INSERT … RETURNING ("insertmanyvalues"); a .values(rows) statement would
+        # be compiled again for every request
+        return (
+            insert(inbox, self.db.dialect)
+            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
+            .returning(inbox.c.id, inbox.c.channel, inbox.c.provider_message_id)
+        )
 
-        Returns only once the transaction is committed: the caller may then acknowledge.
+    async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
+        """Store messages durably; duplicates of (channel, provider id) are ignored.
+
+        Returns only once the transaction holding them is committed: the caller may then
+        acknowledge. Concurrent callers share transactions (a group commit): while one commit
+        is in flight the next callers' rows gather, and go together in the next one. Each caller
+        still learns exactly which of its messages were new.
         """
         if not messages:
             return AcceptResult(accepted=[], duplicates=0)
@@ -111,15 +134,42 @@ class MessageStore:
             }
             for m in messages
         ]
-        stmt = (
-            insert(inbox, self.db.dialect)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
-            .returning(inbox.c.id)
-        )
-        async with self.db.begin() as conn:
-            ids = [r.id for r in await conn.execute(stmt)]
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[int]] = loop.create_future()
+        self._pending.append((rows, future))
+        if self._flusher is None or self._flusher.done() or self._flusher_loop is not loop:
+            self._flusher_loop = loop
+            self._flusher = loop.create_task(self._flush())
+        ids = await future
         return AcceptResult(accepted=sorted(ids), duplicates=len(messages) - len(ids))
+
+    async def _flush(self) -> None:
+        """Commit what gathered, then what gathered meanwhile, until nothing is left."""
+        while self._pending:
+            batch = self._pending[: self.settings.accept_batch]
+            del self._pending[: len(batch)]
+            try:
+                async with self.db.begin() as conn:
+                    result = await conn.execute(
+                        self._accept_stmt, [r for rows, _ in batch for r in rows]
+                    )
+                    inserted = {(r.channel, r.provider_message_id): r.id for r in result}
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for rows, future in batch:  # the first caller with a new message owns it
+                ids = [
+                    i
+                    for r in rows
+                    if (i := inserted.pop((r["channel"], r["provider_message_id"]), None))
+                    is not None
+                ]
+                if not future.done():
+                    future.set_result(ids)
 
     async def claim_inbox(self, worker_id: str, limit: int) -> list[InboxItem]:
         """Lease up to ``limit`` messages, each the oldest unfinished one of its conversation."""
