@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
@@ -113,6 +114,7 @@ class WhatsAppChannel:
     documents: Documents | None
     metrics: WhatsAppMetrics
     transport: httpx.AsyncBaseTransport | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     name: str = "whatsapp"
     _client: httpx.AsyncClient | None = attrs.field(default=None, init=False)
     _token_refused_at: float | None = attrs.field(default=None, init=False)
@@ -206,15 +208,17 @@ class WhatsAppChannel:
         return wamid
 
     async def _pace(self, pnid: str) -> None:
-        """At most ``messages_per_second`` per sending number, across every process."""
+        """At most ``messages_per_second`` per sending number, across every process: a shared
+        counter per second in the store. Over it, wait for the next second (twice at most),
+        then leave the message to the outbox's retry."""
         limit = self.settings.messages_per_second
-        for _ in range(50):
-            second = int(self.clock.now().timestamp())
-            count = await self.store.incr(f"agente:whatsapp:pace:{pnid}:{second}", ttl=2.0)
+        for _ in range(3):
+            now = self.clock.now().timestamp()
+            count = await self.store.incr(f"agente:whatsapp:pace:{pnid}:{int(now)}", ttl=2.0)
             if count <= limit:
                 return
-            await asyncio.sleep(max(0.01, 1.0 - (time.time() % 1.0)))
-        raise ChannelError("pacing: the sending number is saturated", retry_after=1.0)
+            await self.sleep(max(0.01, 1.0 - (now % 1.0)))
+        raise ChannelError("the sending number is at its pace limit", retry_after=1.0)
 
     async def _post_message(self, pnid: str, to: str, payload: dict[str, Any]) -> str:
         await self._pace(pnid)

@@ -510,3 +510,47 @@ async def test_send_errors_are_handled_by_code(
         with pytest.raises(ChannelError):  # no tight retry loop: refused without calling Meta
             await channel.send(message)
         assert len(graph.sent) == 0
+
+
+async def test_sending_is_paced_per_number_through_the_shared_store(
+    make_app: MakeApp, graph: Any
+) -> None:
+    """Two a second: the third message of a second waits for the next one (the clock here is
+    frozen and only the pacing's own waits move it), every process sharing one counter."""
+    from agente.domain import OutboundMessage, OutText
+    from agente.errors import ChannelError
+    from agente.testing import FrozenClock
+
+    deps, _ = await make_app(transport(graph), AGENTE_WHATSAPP_MESSAGES_PER_SECOND="2")
+    channel = deps.channels["whatsapp"]
+    clock = FrozenClock()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    channel.clock, channel.sleep = clock, sleep  # type: ignore[attr-defined]
+    message = OutboundMessage(
+        channel="whatsapp", hotel_id="demo", recipient_id="5491155551234",
+        body=OutText(text="hola"),
+    )  # fmt: skip
+    for _ in range(5):
+        await channel.send(message)
+    assert len(graph.sent) == 5
+    assert len(waits) == 2  # messages 3 and 5 each waited for a new second
+
+    import datetime as dt
+
+    stuck = FrozenClock(current=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))  # a clock that never moves
+    channel.clock = stuck  # type: ignore[attr-defined]
+
+    async def no_wait(seconds: float) -> None:
+        return None
+
+    channel.sleep = no_wait  # type: ignore[attr-defined]
+    await channel.send(message)
+    await channel.send(message)
+    with pytest.raises(ChannelError) as caught:
+        await channel.send(message)
+    assert caught.value.retry_after == 1.0
