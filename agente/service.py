@@ -252,9 +252,50 @@ class Service:
             await self.messages.enqueue(
                 conn, outcome.replies, conversation_key=message.conversation_key, inbox_id=item.id
             )
+            for alert in self._on_call_alerts(outcome, hotel, message):
+                await self.messages.enqueue(
+                    conn,
+                    [alert],
+                    conversation_key=conversation_key(hotel.id, alert.channel, alert.recipient_id),
+                    inbox_id=item.id,
+                )
         self._observe(intent, outcome, before, state, message.channel, started)
 
     # ------------------------------------------------------------------ context and effects
+
+    def _on_call_alerts(
+        self, outcome: _Outcome, hotel: Hotel, message: InboundMessage
+    ) -> list[OutboundMessage]:
+        """An urgent message out of hours reaches the hotel's on-call contact on WhatsApp, when
+        the channel is enabled here (otherwise the notification waits in the staff list)."""
+        if "whatsapp" not in self.channels or not hotel.on_call:
+            return []
+        recipient = "".join(ch for ch in hotel.on_call if ch.isdigit())
+        out: list[OutboundMessage] = []
+        for note in outcome.notifications:
+            if not note.urgent or not recipient:
+                continue
+            text = render(
+                Reply(
+                    key="staff.urgent",
+                    params={
+                        "hotel": hotel.name,
+                        "guest": note.summary.get("guest_name") or message.sender_name or "-",
+                        "channel": message.channel,
+                        "reason": note.reason,
+                        "text": (message.text or "")[:300],
+                    },
+                ),
+                hotel.default_language,
+                hotel=hotel,
+            )
+            out.extend(
+                OutboundMessage(
+                    channel="whatsapp", hotel_id=hotel.id, recipient_id=recipient, body=body
+                )
+                for body in text
+            )
+        return out
 
     async def _keep_media(self, message: InboundMessage) -> Media:
         """Download a guest's file through its channel and keep it (a receipt goes with the

@@ -554,3 +554,24 @@ async def test_sending_is_paced_per_number_through_the_shared_store(
     with pytest.raises(ChannelError) as caught:
         await channel.send(message)
     assert caught.value.retry_after == 1.0
+
+
+async def test_urgent_out_of_hours_reaches_the_on_call_contact_on_whatsapp(
+    make_app: MakeApp, graph: Any
+) -> None:
+    """At 03:00 in Tandil a guest writes "URGENTE…": the guest is told when staff answer, and
+    the hotel's on-call number gets the message on WhatsApp."""
+    deps, client = await make_app(transport(graph), AGENTE_BUSINESS_HOURS_ALWAYS_OPEN="false")
+    import datetime as dt
+
+    from agente.testing import FrozenClock
+
+    deps.service.clock = FrozenClock(current=dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC))  # type: ignore[misc]
+    msg = text_message("URGENTE necesito hablar con alguien, perdí la llave", "5491155551234")
+    assert (await post(client, envelope([msg]))).status_code == 200
+    await drain(deps)
+    by_recipient = {s.body["to"]: s.body for s in graph.sent}
+    guest_reply = by_recipient["5491155551234"]["text"]["body"]
+    assert "persona de guardia" in guest_reply
+    alert = by_recipient["5492494550000"]["text"]["body"]  # the demo hotel's on_call
+    assert alert.startswith("URGENTE en Hotel Sierra Serena") and "perdí la llave" in alert
