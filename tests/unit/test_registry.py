@@ -110,10 +110,30 @@ def test_an_enabled_plugin_that_is_not_installed_lists_what_is() -> None:
 
 def test_a_missing_channel_names_agente_channels() -> None:
     with pytest.raises(PluginError) as info:
-        load_enabled(CHANNELS, ["webchat", "whatsapp"], {})
+        load_enabled(CHANNELS, ["webchat", "telegram"], {})
     assert "AGENTE_CHANNELS" in str(info.value)
-    assert "'whatsapp'" in str(info.value)
+    assert "'telegram'" in str(info.value)
     assert f"webchat (agente {AGENTE_VERSION})" in str(info.value)
+    assert "whatsapp (agente-channel-whatsapp" in str(info.value)
+
+
+def test_whatsapp_enabled_without_its_secrets_stops_naming_the_variable() -> None:
+    from agente.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_enabled(CHANNELS, ["webchat", "whatsapp"], {})
+    assert "AGENTE_WHATSAPP_ACCESS_TOKEN" in str(info.value)
+    env = {
+        "AGENTE_WHATSAPP_ACCESS_TOKEN": "EAAGtoken123", "AGENTE_WHATSAPP_APP_SECRET": "s",
+        "AGENTE_WHATSAPP_VERIFY_TOKEN": "v", "AGENTE_WHATSAPP_MESSAGES_PER_SECOND": "fast",
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        load_enabled(CHANNELS, ["whatsapp"], env)
+    assert "AGENTE_WHATSAPP_MESSAGES_PER_SECOND" in str(info.value)
+    loaded = load_enabled(
+        CHANNELS, ["whatsapp"], {**env, "AGENTE_WHATSAPP_MESSAGES_PER_SECOND": "20"}
+    )
+    assert "EAAGtoken123" not in repr(loaded["whatsapp"].settings)  # the secret is masked
 
 
 def test_the_same_name_enabled_twice_is_refused() -> None:
