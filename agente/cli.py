@@ -9,6 +9,7 @@ agente hotels     seed and list hotels
 agente reservations  list reservations; confirm a deposit (staff): PMS payment, voucher
 agente handoff    staff notifications; take over or release a conversation
 agente journeys   play scripted conversations and check what comes back
+agente pms-check  run the PMS conformance kit against a plugin and its live PMS
 agente settings   the settings in force, secrets masked
 """
 
@@ -407,6 +408,15 @@ def cmd_journeys(args: argparse.Namespace) -> int:
     return asyncio.run(_run())
 
 
+# ---------------------------------------------------------------------------- pms-check
+
+
+def cmd_pms_check(args: argparse.Namespace) -> int:
+    from agente.pms_kit import run_args
+
+    return run_args(args)
+
+
 # ---------------------------------------------------------------------------- plugins
 
 
@@ -643,6 +653,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="journey files, e.g. tests/journeys/*.toml")
     p.add_argument("--match", help="only journeys whose name contains this")
     p.set_defaults(func=cmd_journeys)
+
+    p = sub.add_parser(
+        "pms-check",
+        help="prove a PMS plugin keeps the Pms contract (read-only unless --allow-writes)",
+    )
+    from agente.pms_kit import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_pms_check)
 
     p = sub.add_parser("plugins", help="list installed and enabled plugins")
     p.add_argument("--json", action="store_true")

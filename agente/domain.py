@@ -499,6 +499,8 @@ class Offer(_Value, frozen=True, kw_only=True):
     max_guests: int
     total_with_tax: Decimal | None = None
     cancellation_rule: str | None = None
+    #: from a recent answer kept while the PMS cannot be reached: the agent says so
+    stale: bool = False
 
 
 class PartyGuest(_Value, frozen=True, kw_only=True):

@@ -2,7 +2,8 @@
 
 ``FrozenClock`` (time as a port), ``FakeChannel`` (records what is sent; fails on demand),
 ``MemoryPluginState`` and the contract suites every implementation of a port must pass:
-``store_contract`` and ``plugin_state_contract`` (coroutines taking a fresh instance).
+``store_contract`` and ``plugin_state_contract`` (coroutines taking a fresh instance), and the
+PMS conformance kit (``run_checks``, ``conformance_tests``; docs/plugins/writing-a-pms-plugin.md).
 """
 
 from __future__ import annotations
@@ -15,16 +16,32 @@ from typing import TYPE_CHECKING
 import attrs
 
 from agente.errors import ChannelError, PermanentChannelError
+from agente.pms_kit import (
+    CHECKS,
+    CheckResult,
+    conformance_tests,
+    occupancies,
+    offer_problems,
+    run_checks,
+    stays,
+)
 
 if TYPE_CHECKING:
     from agente.domain import OutboundMessage
     from agente.ports import PluginState, Store
 
 __all__ = [
+    "CHECKS",
+    "CheckResult",
     "FakeChannel",
     "FrozenClock",
     "MemoryPluginState",
+    "conformance_tests",
+    "occupancies",
+    "offer_problems",
     "plugin_state_contract",
+    "run_checks",
+    "stays",
     "store_contract",
 ]
 

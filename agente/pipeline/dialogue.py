@@ -728,6 +728,8 @@ def _offers_found(
             + [v for v in views if v.room_type != wanted],
         )
     effects.append(_offers_reply(state, context))
+    if any(o.stale for o in offers):  # the PMS did not answer: a recent answer, said as such
+        effects.append(_say("offers.stale"))
     return state, effects
 
 

@@ -100,10 +100,10 @@ def test_load_enabled_loads_and_configures_the_enabled_plugins() -> None:
 
 def test_an_enabled_plugin_that_is_not_installed_lists_what_is() -> None:
     with pytest.raises(PluginError) as info:
-        load_enabled(PMS, ["qloapps"], {})
+        load_enabled(PMS, ["opera"], {})
     message = str(info.value)
     assert "AGENTE_PMS" in message
-    assert "'qloapps'" in message
+    assert "'opera'" in message
     assert "not installed" in message
     assert f"mock (agente-pms-mock {MOCK_VERSION})" in message
 
@@ -252,17 +252,17 @@ def test_cli_plugins_lists_installed_and_enabled_plugins(tmp_path: Path) -> None
 
 
 def test_cli_plugins_shows_an_enabled_plugin_that_is_not_installed(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "plugins", AGENTE_PMS="qloapps")
+    result = run_cli(tmp_path, "plugins", AGENTE_PMS="opera")
     assert result.returncode == 0, result.stderr
     rows = table(result.stdout)
-    assert rows[(PMS, "qloapps")] == ["-", "-", "enabled, NOT INSTALLED"]
+    assert rows[(PMS, "opera")] == ["-", "-", "enabled, NOT INSTALLED"]
     assert rows[(PMS, "mock")] == ["agente-pms-mock", MOCK_VERSION, "installed"]
 
-    as_json = run_cli(tmp_path, "plugins", "--json", AGENTE_PMS="qloapps")
+    as_json = run_cli(tmp_path, "plugins", "--json", AGENTE_PMS="opera")
     assert as_json.returncode == 0, as_json.stderr
     assert {
         "group": PMS,
-        "name": "qloapps",
+        "name": "opera",
         "distribution": "-",
         "version": "-",
         "state": "enabled, NOT INSTALLED",
@@ -279,9 +279,9 @@ def test_cli_plugins_flags_a_duplicate(tmp_path: Path, duplicate_mock: Path) -> 
 
 
 def test_startup_with_a_pms_that_is_not_installed_stops_with_exit_2(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "chat", "--jsonl", stdin="", AGENTE_PMS="qloapps")
+    result = run_cli(tmp_path, "chat", "--jsonl", stdin="", AGENTE_PMS="opera")
     assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "qloapps" in result.stderr
+    assert "opera" in result.stderr
     assert "mock" in result.stderr
     assert "not installed" in result.stderr
     assert "Traceback" not in result.stderr
