@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -332,6 +333,22 @@ class QloAppsPms:
             await self.store.set(key, value, ttl=ttl)
         return value
 
+    def _currency_key(self, target: _Target) -> str:
+        return f"agente:qloapps:currency:{target.base_url}:{target.qlo_hotel}"
+
+    async def _currency(self, target: _Target, hotel: Hotel) -> str:
+        """QloApps' own currency for the hotel (ARI says it), else the hotel's configuration:
+        a booking in a currency the shop does not have is refused."""
+        known = await self.store.get(self._currency_key(target))
+        if known is None:
+            try:
+                stay = Stay(check_in=dt.date(2100, 1, 1), check_out=dt.date(2100, 1, 2))
+                await self.search_availability(hotel, stay, Occupancy(adults=1))
+            except PmsError:
+                pass
+            known = await self.store.get(self._currency_key(target))
+        return known.decode() if known else hotel.currency
+
     async def _generation(self, target: _Target) -> int:
         raw = await self.store.get(f"agente:qloapps:gen:{target.base_url}:{target.qlo_hotel}")
         return int(raw or b"0")
@@ -426,6 +443,8 @@ class QloAppsPms:
             answer = msgspec.json.decode(raw, type=wire.AriAnswer).hotel_ari
         except msgspec.DecodeError as exc:
             raise Transient(f"QloApps availability: unreadable answer ({exc})") from exc
+        if answer is not None and answer.currency:
+            await self.store.set(self._currency_key(target), answer.currency.encode(), ttl=86_400)
         if answer is None or not answer.room_types:
             return []
         capacities = await self._capacities(target)
@@ -577,7 +596,7 @@ class QloAppsPms:
             raise Permanent(f"room type {request.room_type!r} has no QloApps id (pms.options)")
         body = {"booking": {
             "id_property": target.qlo_hotel,
-            "currency": hotel.currency,
+            "currency": await self._currency(target, hotel),
             "booking_status": 1,
             "payment_status": 3,
             "source": f"{_SOURCE}{request.client_reference}",
