@@ -250,3 +250,32 @@ async def test_a_recent_answer_is_served_marked_stale_while_qloapps_is_down(repl
         await pms.search_availability(HOTEL, Stay(check_in=dt.date(2027, 6, 1),
                                                   check_out=dt.date(2027, 6, 2)),
                                       Occupancy(adults=2))  # fmt: skip
+
+
+async def test_a_hotel_configured_in_pesos_books_in_the_shops_currency(replay: Any) -> None:
+    import msgspec
+
+    pesos = msgspec.structs.replace(HOTEL, currency="ARS")
+    pms = make(replay)
+    booking = await pms.create_booking(pesos, request("AG-PESOS"))
+    assert booking.currency == "USD"  # QloApps refuses a currency the shop does not have
+
+
+async def test_every_call_is_measured(replay: Any) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    pms = make(replay)
+    pms.metrics = QloAppsMetrics.create(registry)
+    stay = Stay(check_in=dt.date(2027, 3, 10), check_out=dt.date(2027, 3, 12))
+    await pms.search_availability(HOTEL, stay, Occupancy(adults=2))
+    await pms.search_availability(HOTEL, stay, Occupancy(adults=2))
+    with pytest.raises(NotFound):
+        await pms.get_booking(HOTEL, "999")
+    text = generate_latest(registry).decode()
+    assert 'pms_operations_total{operation="search_availability",status="ok"} 1.0' in text
+    # the second search came from the cache (availability, capacities and services)
+    assert "pms_cache_hits_total 3.0" in text and "pms_cache_misses_total 3.0" in text
+    assert 'pms_errors_total{error_type="NotFound",operation="get_booking"} 1.0' in text
+    assert 'pms_api_latency_seconds_count{operation="search_availability"} 1.0' in text
+    assert 'pms_circuit_breaker_state{name="qloapps:http://qloapps.test"} 0.0' in text
