@@ -9,11 +9,10 @@ values allowed to differ are run-dependent ones, listed in ``RUN_DEPENDENT``.
 
 from __future__ import annotations
 
-import os
-
 import asyncio
 import importlib.util
 import json
+import os
 import re
 import sys
 import xml.etree.ElementTree as ET
