@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -16,9 +18,12 @@ from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.template.config import TemplateConfig
 
 from agente import health
+from agente.admin import routes as admin_routes
 from agente.deps import Deps, build_deps
 from agente.documents import get_document
 from agente.metrics import HttpMetrics
@@ -84,6 +89,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        await _session_secret(deps)
         stop = asyncio.Event()
         task = None
         if settings.embedded_worker:
@@ -103,6 +109,7 @@ def create_app(
         return deps.ingress
 
     route_handlers: list[Any] = [health.live, health.ready, health.metrics, get_document]
+    route_handlers.extend(admin_routes())
     for item in deps.channel_plugins.values():
         if item.spec.routes is not None:
             route_handlers.extend(item.spec.routes())
@@ -120,9 +127,27 @@ def create_app(
             Exception: _internal_error,
         },
         request_max_body_size=settings.max_body_bytes,
+        template_config=TemplateConfig(
+            directory=Path(__file__).parent / "admin" / "templates", engine=JinjaTemplateEngine
+        ),
         openapi_config=OpenAPIConfig(title="Agente", version="0.1.0", path="/schema"),
         debug=False,
     )
     app.asgi_handler = HttpMetrics(app.asgi_handler, deps.metrics)
     app.state.deps = deps
     return app
+
+
+async def _session_secret(deps: Deps) -> None:
+    """The dashboard's cookie-signing secret: AGENTE_SESSION_SECRET, or one generated once and
+    kept in the database, so every process and every restart share it."""
+    if deps.admin.secret:
+        return
+    from agente.adapters.sql import SqlPluginState
+
+    state = SqlPluginState(deps.db, deps.clock)
+    value, _ = await state.get("agente", "session-secret")
+    if value is None:
+        await state.put("agente", "session-secret", secrets.token_bytes(32), expected_version=0)
+        value, _ = await state.get("agente", "session-secret")
+    deps.admin.secret = value or secrets.token_bytes(32)

@@ -10,6 +10,7 @@ agente reservations  list reservations; confirm a deposit (staff): PMS payment, 
 agente handoff    staff notifications; take over or release a conversation
 agente journeys   play scripted conversations and check what comes back
 agente pms-check  run the PMS conformance kit against a plugin and its live PMS
+agente admin      admin API keys for the dashboard and the admin API
 agente settings   the settings in force, secrets masked
 """
 
@@ -408,6 +409,40 @@ def cmd_journeys(args: argparse.Namespace) -> int:
     return asyncio.run(_run())
 
 
+# ---------------------------------------------------------------------------- admin
+
+
+def cmd_admin(args: argparse.Namespace) -> int:
+    from agente.admin.keys import KeyStore
+
+    async def action(deps: Any) -> Any:
+        keys = KeyStore(db=deps.db, clock=deps.clock)
+        if args.action == "create-key":
+            if not args.all and not args.hotel:
+                raise AgenteError("say which hotel the key is for (--hotel ID) or --all")
+            if args.hotel and await deps.hotels.get(args.hotel) is None:
+                raise AgenteError(f"no hotel {args.hotel!r}; see 'agente hotels list'")
+            key_id, key = await keys.create(
+                role=args.role, hotel_id=None if args.all else args.hotel, label=args.label
+            )
+            print(
+                f"agente: key {key_id} ({args.role}, "
+                f"{'every hotel' if args.all else 'hotel ' + args.hotel}). It is shown once: "
+                "keep it now.",
+                file=sys.stderr,
+            )
+            return {"id": key_id, "key": key}
+        if args.action == "keys":
+            return await keys.list()
+        if not args.key_id:
+            raise AgenteError("give the key id to revoke (see 'agente admin keys')")
+        if not await keys.revoke(args.key_id):
+            raise AgenteError(f"no active key {args.key_id!r}")
+        return {"revoked": args.key_id}
+
+    return _staff(args, action)
+
+
 # ---------------------------------------------------------------------------- pms-check
 
 
@@ -653,6 +688,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="journey files, e.g. tests/journeys/*.toml")
     p.add_argument("--match", help="only journeys whose name contains this")
     p.set_defaults(func=cmd_journeys)
+
+    p = sub.add_parser("admin", help="admin API keys: create (shown once), list, revoke")
+    p.add_argument("action", choices=["create-key", "keys", "revoke-key"])
+    p.add_argument("key_id", nargs="?", help="the key to revoke")
+    p.add_argument("--hotel", help="the hotel the key may see")
+    p.add_argument("--all", action="store_true", help="every hotel")
+    p.add_argument("--role", choices=["operator", "admin"], default="operator")
+    p.add_argument("--label", default="", help="who or what the key is for")
+    p.set_defaults(func=cmd_admin)
 
     p = sub.add_parser(
         "pms-check",

@@ -13,12 +13,15 @@ from litestar.params import SkipValidation
 from agente.adapters.memory import MemoryStore
 from agente.adapters.redis import FallbackStore, RedisStore
 from agente.adapters.sql import Database, SqlDocuments, SqlPluginState
+from agente.admin.auth import Admin
+from agente.admin.keys import KeyStore
 from agente.clock import SystemClock
 from agente.flags import FlagService
 from agente.hotels import HotelDirectory
 from agente.messaging import MessageStore, QueueSettings
 from agente.metrics import Metrics
 from agente.pipeline.understand import Understander
+from agente.ratelimit import RateLimiter, RatePolicy
 from agente.registry import (
     CHANNELS,
     PMS,
@@ -140,6 +143,7 @@ class Deps:
     messages: MessageStore
     service: Service
     flags: FlagService
+    admin: Admin
     notifier: Notifier
     metrics: Metrics
     ingress: AppIngress
@@ -247,7 +251,21 @@ def build_deps(
         timeout=settings.readiness_timeout,
         registry=metrics.registry,
     )
+    redis_client = store.primary.client if isinstance(store, FallbackStore) else None
+    admin = Admin(
+        db=db,
+        clock=clock,
+        keys=KeyStore(db=db, clock=clock),
+        limiter=RateLimiter(
+            policy=RatePolicy(limit=settings.admin_rate_limit, period_seconds=60.0),
+            clock=clock,
+            redis=redis_client,
+        ),
+        secret=settings.session_secret.reveal().encode() if settings.session_secret else b"",
+        failures=metrics.admin_auth_failures,
+    )
     return Deps(
+        admin=admin,
         settings=settings,
         clock=clock,
         db=db,

@@ -225,6 +225,16 @@ class FlagService:
             self.overrides[name] = value
         self.invalidate()
 
+    async def set(self, name: str, value: bool) -> None:
+        """Turn a flag on or off for every process: ``HSET feature_flags`` (the operations
+        manual's own command). Without Redis (the embedded default) it holds in this process."""
+        if self.redis is None:
+            self.override(name, value)
+            return
+        async with asyncio.timeout(self.timeout):
+            await self.redis.hset(FLAGS_KEY, name, "1" if value else "0")
+        self.invalidate()
+
     def invalidate(self) -> None:
         """Forget the cached snapshot: the next ``snapshot()`` reads again."""
         self._cached = self._read_at = None

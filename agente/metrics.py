@@ -115,6 +115,12 @@ class Metrics:
             registry=r,
         )
 
+        self.admin_auth_failures = Counter(
+            "admin_auth_failures_total",
+            "Admin API and dashboard requests refused for a missing, wrong or revoked key.",
+            registry=r,
+        )
+
     def set_depths(self, depths: dict[str, float]) -> None:
         self.queue.labels("inbox").set(depths["inbox_depth"])
         self.queue.labels("outbox").set(depths["outbox_depth"])

@@ -102,6 +102,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Whether ``/health/ready`` pings the PMS of every hotel."""
     readiness_timeout: PositiveFloat = 2.0
     """Seconds each readiness probe may take."""
+    admin_rate_limit: Positive = 60
+    """Admin API requests one key may make per minute (shared across processes with Redis)."""
+    session_secret: Secret | None = None
+    """Signs the dashboard's session cookies; unset, one is generated and kept in the database."""
     handoff_timeout_minutes: Positive = 240
     """After a handoff, minutes the bot stays silent unless staff release the conversation."""
     flags_cache_seconds: PositiveFloat = 5.0

@@ -23,7 +23,9 @@ from agente.errors import AgenteError
 from agente.pipeline import (
     HoldExpired,
     OperatorConfirmedDeposit,
+    OperatorRejectedDeposit,
     OperatorReleased,
+    OperatorSaid,
     OperatorTookOver,
 )
 
@@ -40,7 +42,9 @@ __all__ = [
     "fire_due_timers",
     "list_notifications",
     "list_reservations",
+    "reject_deposit",
     "release",
+    "say",
     "take_over",
 ]
 
@@ -115,6 +119,41 @@ async def confirm_deposit(
     return await _queue(
         messages, row.hotel_id, row.channel, row.sender_id, event,
         f"op:confirm:{row.client_reference}",
+    )  # fmt: skip
+
+
+async def reject_deposit(
+    db: Database,
+    messages: MessageStore,
+    clock: Clock,
+    reference: str,
+    *,
+    operator: str,
+    reason: str,
+) -> int | None:
+    """Staff could not verify the deposit of ``reference``: the guest is told why."""
+    row = await _reservation(db, reference)
+    if row.status not in ("pending_deposit", "awaiting_verification"):
+        raise StaffError(f"reservation {reference!r} is {row.status}; nothing to reject")
+    event = OperatorRejectedDeposit(
+        client_reference=row.client_reference, operator=operator, reason=reason
+    )
+    return await _queue(
+        messages, row.hotel_id, row.channel, row.sender_id, event,
+        f"op:reject:{row.client_reference}:{clock.now().isoformat()}",
+    )  # fmt: skip
+
+
+async def say(
+    db: Database, messages: MessageStore, clock: Clock, conversation_id: int, *, operator: str,
+    text: str,
+) -> int | None:  # fmt: skip
+    """Staff write to the guest through the conversation's channel."""
+    row = await _conversation(db, conversation_id)
+    return await _queue(
+        messages, row.hotel_id, row.channel, row.sender_id,
+        OperatorSaid(operator=operator, text=text),
+        f"op:say:{conversation_id}:{clock.now().isoformat()}",
     )  # fmt: skip
 
 

@@ -24,6 +24,8 @@ __all__ = [
     "Database",
     "SqlDocuments",
     "SqlPluginState",
+    "api_keys",
+    "audit_log",
     "conversations",
     "dead_letters",
     "document_key",
@@ -246,6 +248,34 @@ documents = sa.Table(
     sa.Column("mime_type", sa.String(100), nullable=False),
     sa.Column("content", sa.LargeBinary(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("label", sa.String(120), nullable=False, server_default=""),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("hotel_id", sa.String(64)),  # NULL: every hotel
+    sa.Column("salt", sa.LargeBinary(), nullable=False),
+    sa.Column("hash", sa.LargeBinary(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("last_used_at", UtcDateTime()),
+    sa.Column("revoked_at", UtcDateTime()),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _id(),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("key_id", sa.String(16)),
+    sa.Column("hotel_id", sa.String(64)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("before", Json),
+    sa.Column("after", Json),
+    sa.Index("ix_audit_log_hotel_id_at", "hotel_id", "at"),
 )
 
 plugin_state = sa.Table(

@@ -57,7 +57,9 @@ __all__ = [
     "ModifyBooking",
     "NotifyStaff",
     "OperatorConfirmedDeposit",
+    "OperatorRejectedDeposit",
     "OperatorReleased",
+    "OperatorSaid",
     "OperatorTookOver",
     "Option",
     "PmsAnswered",
@@ -123,6 +125,21 @@ class OperatorConfirmedDeposit(_Base, frozen=True, kw_only=True, tag="operator_c
     amount: Decimal | None = None
 
 
+class OperatorRejectedDeposit(_Base, frozen=True, kw_only=True, tag="operator_rejected"):
+    """Staff could not verify the deposit: the guest is told why and can send it again."""
+
+    client_reference: str
+    operator: str
+    reason: str = ""
+
+
+class OperatorSaid(_Base, frozen=True, kw_only=True, tag="operator_said"):
+    """A member of staff writes to the guest through the agent's channel (bot silent or not)."""
+
+    operator: str
+    text: str
+
+
 class OperatorTookOver(_Base, frozen=True, kw_only=True, tag="operator_took_over"):
     operator: str
 
@@ -143,6 +160,8 @@ Event: TypeAlias = (
     | PmsAnswered
     | PmsFailed
     | OperatorConfirmedDeposit
+    | OperatorRejectedDeposit
+    | OperatorSaid
     | OperatorTookOver
     | OperatorReleased
     | HoldExpired
@@ -407,6 +426,10 @@ def step(
             return _pms_failed(state, event, context)
         case OperatorConfirmedDeposit():
             return _operator_confirmed(state, event, context)
+        case OperatorRejectedDeposit():
+            return _operator_rejected(state, event, context)
+        case OperatorSaid():
+            return state, [Reply(key="staff.says", params={"text": event.text})]
         case OperatorTookOver():
             return msgspec.structs.replace(
                 state, mode="human", handoff_reason="operator", human_until=None
@@ -1296,6 +1319,20 @@ def _operator_confirmed(
         return _confirmed(msgspec.structs.replace(state, reservation=r), None, context)
     payment = Payment(amount=amount, method="bank_transfer", reference=f"{r.client_reference}-D")
     return state, [RecordPayment(booking_id=r.pms_booking_id, payment=payment)]
+
+
+def _operator_rejected(
+    state: ConversationState, event: OperatorRejectedDeposit, context: Context
+) -> tuple[ConversationState, list[Effect]]:
+    r = state.reservation
+    if r is None or r.client_reference != event.client_reference:
+        return state, []
+    if r.status not in ("pending_deposit", "awaiting_verification"):
+        return state, []
+    r = msgspec.structs.replace(r, status="pending_deposit")  # the hold's deadline still runs
+    state = msgspec.structs.replace(state, reservation=r)
+    params = {"reference": r.pms_booking_id or r.client_reference, "reason": event.reason or "-"}
+    return state, [_say("deposit.rejected", **params)]
 
 
 def _hold_expired(

@@ -15,7 +15,7 @@ from agente.adapters.sql import Database, metadata
 from agente.migrate import current, downgrade, upgrade
 from tests.conftest import PG_ADMIN_URL, _pg_create, _pg_drop
 
-HEAD = "0002"  # the newest revision in migrations/versions
+HEAD = "0003"  # the newest revision in migrations/versions
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
