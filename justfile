@@ -60,6 +60,10 @@ train-nlu:
 eval-nlu *files:
     agente nlu eval {{ if files == "" { "tests/nlu/dev.jsonl tests/nlu/test.jsonl" } else { files } }}
 
-# everything CI runs: services, lint, types, the whole suite with CI=true semantics
-ci: services lint typecheck
+# Debian's Chromium for the dashboard's browser test (installed when missing; needs root)
+browser:
+    command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# everything CI runs: services, the browser, lint, types, the whole suite with CI=true semantics
+ci: services browser lint typecheck
     pytest -q
