@@ -216,3 +216,61 @@ async def test_the_dashboard_logs_in_and_confirms_with_csrf(env: Any) -> None:
     assert 'id="voucher"' in after.text and "confirmada" in after.text
     english = await client.get(f"/admin/ui/deposits/{ref}?lang=en")
     assert "Booking confirmed: the voucher was sent to the guest." in english.text
+
+
+async def test_dead_letters_are_listed_and_replayed_once(env: Any) -> None:
+    deps, client, keys = env
+    from agente.adapters.sql import dead_letters, outbox
+
+    await client.post(MESSAGES, json={"session_id": "g3", "text": "hola"})
+    await drain(deps)
+    async with deps.db.begin() as conn:
+        row = (await conn.execute(sa.select(outbox))).first()
+        await conn.execute(outbox.update().values(status="dead", last_error="boom"))
+        await conn.execute(dead_letters.insert().values(
+            source="outbox", source_id=row.id, channel="webchat", hotel_id="demo",
+            payload=row.message, error="boom", attempts=6, created_at=deps.clock.now(),
+        ))  # fmt: skip
+    listed = (await client.get("/admin/dead-letters", headers=bearer(keys["demo"]))).json()
+    (letter,) = listed["dead_letters"]
+    assert (await client.get("/admin/dead-letters", headers=bearer(keys["other"]))).json() == {
+        "dead_letters": []
+    }
+    r = await client.post(
+        f"/admin/dead-letters/{letter['id']}/replay", headers=bearer(keys["demo"])
+    )
+    assert r.status_code == 202
+    await drain(deps)
+    async with deps.db.begin() as conn:
+        assert (await conn.execute(sa.select(outbox.c.status))).scalar_one() == "sent"
+    again = await client.post(
+        f"/admin/dead-letters/{letter['id']}/replay", headers=bearer(keys["demo"])
+    )
+    assert again.status_code == 409
+
+
+async def test_an_admin_edits_a_hotel_and_manages_keys(env: Any) -> None:
+    deps, client, keys = env
+    hotel = (await client.get("/admin/hotels/demo", headers=bearer(keys["demo"]))).json()
+    hotel["check_in_time"] = "15:00"
+    assert (await client.put("/admin/hotels/demo", json=hotel,
+                             headers=bearer(keys["demo"]))).status_code == 403  # fmt: skip
+    r = await client.put("/admin/hotels/demo", json=hotel, headers=bearer(keys["admin"]))
+    assert r.status_code == 200 and (await deps.hotels.get("demo")).check_in_time == "15:00"
+    bad = dict(hotel, check_in_time=15)
+    assert (await client.put("/admin/hotels/demo", json=bad,
+                             headers=bearer(keys["admin"]))).status_code == 400  # fmt: skip
+    made = await client.post("/admin/keys", json={"role": "operator", "hotel_id": "other"},
+                             headers=bearer(keys["admin"]))  # fmt: skip
+    assert made.status_code == 201
+    new_key, new_id = made.json()["key"], made.json()["id"]
+    assert (await client.get("/admin/plugins", headers=bearer(new_key))).status_code == 200
+    listed = (await client.get("/admin/keys", headers=bearer(keys["admin"]))).json()["keys"]
+    assert new_id in [k["id"] for k in listed] and all("hash" not in k for k in listed)
+    assert (
+        await client.delete(f"/admin/keys/{new_id}", headers=bearer(keys["admin"]))
+    ).status_code == 200
+    assert (await client.get("/admin/plugins", headers=bearer(new_key))).status_code == 401
+    async with deps.db.begin() as conn:
+        actions = [a.action for a in (await conn.execute(sa.select(audit_log))).all()]
+    assert actions == ["hotel.update", "key.create", "key.revoke"]
