@@ -18,11 +18,13 @@ from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 
 from agente import health
+from agente.admin import SECURITY_SCHEME
 from agente.admin import routes as admin_routes
 from agente.deps import Deps, build_deps
 from agente.documents import get_document
@@ -130,7 +132,20 @@ def create_app(
         template_config=TemplateConfig(
             directory=Path(__file__).parent / "admin" / "templates", engine=JinjaTemplateEngine
         ),
-        openapi_config=OpenAPIConfig(title="Agente", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Agente",
+            version="0.1.0",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    SECURITY_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An admin API key from `agente admin create-key`.",
+                    )
+                }
+            ),
+        ),
         debug=False,
     )
     app.asgi_handler = HttpMetrics(app.asgi_handler, deps.metrics)

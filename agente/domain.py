@@ -203,7 +203,7 @@ class Address(_Value, frozen=True, kw_only=True):
     postal_code: str | None = None
     latitude: float | None = None
     longitude: float | None = None
-    directions: Localized = {}
+    directions: Localized = msgspec.field(default_factory=dict)
 
 
 class RoomType(_Value, frozen=True, kw_only=True):
@@ -211,15 +211,15 @@ class RoomType(_Value, frozen=True, kw_only=True):
 
     code: str
     name: Localized
-    description: Localized = {}
-    beds: Localized = {}
+    description: Localized = msgspec.field(default_factory=dict)
+    beds: Localized = msgspec.field(default_factory=dict)
     max_adults: int = 2
     max_children: int = 0
     max_guests: int = 2
     units: int = 1
     base_rate: Decimal = Decimal(0)
     weekend_rate: Decimal | None = None
-    photos: list[str] = []
+    photos: list[str] = msgspec.field(default_factory=list)
 
 
 class DepositPolicy(_Value, frozen=True, kw_only=True):
@@ -269,7 +269,7 @@ class HotelPms(_Value, frozen=True, kw_only=True):
     """Which PMS plugin serves this hotel, with the plugin's per-hotel options (no secrets)."""
 
     plugin: str = "mock"
-    options: dict[str, str] = {}
+    options: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class Hotel(_Value, frozen=True, kw_only=True):
@@ -283,23 +283,23 @@ class Hotel(_Value, frozen=True, kw_only=True):
     currency: str = "ARS"
     check_in_time: str = "14:00"
     check_out_time: str = "10:00"
-    late_checkout: Localized = {}
+    late_checkout: Localized = msgspec.field(default_factory=dict)
     #: what the hotel offers a guest who arrives before check-in time (luggage, an early room)
-    early_check_in: Localized = {}
+    early_check_in: Localized = msgspec.field(default_factory=dict)
     phone: str | None = None
     email: str | None = None
     website: str | None = None
     address: Address | None = None
-    room_types: list[RoomType] = []
-    amenities: dict[str, Localized] = {}
-    policies: dict[str, Localized] = {}
-    payment_methods: Localized = {}
-    deposit: DepositPolicy = DepositPolicy()
+    room_types: list[RoomType] = msgspec.field(default_factory=list)
+    amenities: dict[str, Localized] = msgspec.field(default_factory=dict)
+    policies: dict[str, Localized] = msgspec.field(default_factory=dict)
+    payment_methods: Localized = msgspec.field(default_factory=dict)
+    deposit: DepositPolicy = msgspec.field(default_factory=DepositPolicy)
     bank: BankDetails | None = None
-    business_hours: list[BusinessHours] = []
+    business_hours: list[BusinessHours] = msgspec.field(default_factory=list)
     on_call: str | None = None
-    channels: ChannelIdentities = ChannelIdentities()
-    pms: HotelPms = HotelPms()
+    channels: ChannelIdentities = msgspec.field(default_factory=ChannelIdentities)
+    pms: HotelPms = msgspec.field(default_factory=HotelPms)
 
 
 # --------------------------------------------------------------------------- guests, conversations
@@ -324,7 +324,7 @@ class Slots(_Value, frozen=True, kw_only=True):
     check_out: dt.date | None = None
     adults: int | None = None
     children: int | None = None
-    children_ages: list[int] = []
+    children_ages: list[int] = msgspec.field(default_factory=list)
     guests: int | None = None
     rooms: int | None = None
     room_type: str | None = None
@@ -369,7 +369,7 @@ class ReservationView(_Value, frozen=True, kw_only=True):
     check_in: dt.date
     check_out: dt.date
     adults: int
-    children_ages: list[int] = []
+    children_ages: list[int] = msgspec.field(default_factory=list)
     rooms: int = 1
     total: Decimal
     currency: str
@@ -379,7 +379,7 @@ class ReservationView(_Value, frozen=True, kw_only=True):
     deposit_due: Decimal | None = None
     deposit_deadline: dt.datetime | None = None
     paid: Decimal = Decimal(0)
-    proofs: list[Media] = []
+    proofs: list[Media] = msgspec.field(default_factory=list)
 
     @property
     def guests(self) -> int:
@@ -393,7 +393,7 @@ class PendingChange(_Value, frozen=True, kw_only=True):
     check_in: dt.date | None = None
     check_out: dt.date | None = None
     adults: int | None = None
-    children_ages: list[int] = []
+    children_ages: list[int] = msgspec.field(default_factory=list)
     new_total: Decimal | None = None
     penalty: Decimal | None = None
     reference: str | None = None
@@ -411,10 +411,10 @@ class ConversationState(_Value, frozen=True, kw_only=True):
     turns: int = 0
     last_intent: str | None = None
     not_understood: int = 0
-    intents: list[str] = []
+    intents: list[str] = msgspec.field(default_factory=list)
     expecting: str | None = None
-    slots: Slots = Slots()
-    offers: list[OfferView] = []
+    slots: Slots = msgspec.field(default_factory=Slots)
+    offers: list[OfferView] = msgspec.field(default_factory=list)
     chosen: str | None = None
     guest_name: str | None = None
     guest_email: str | None = None
@@ -475,7 +475,7 @@ class Stay(_Value, frozen=True, kw_only=True):
 
 class Occupancy(_Value, frozen=True, kw_only=True):
     adults: int
-    children_ages: list[int] = []
+    children_ages: list[int] = msgspec.field(default_factory=list)
 
     @property
     def guests(self) -> int:

@@ -9,7 +9,15 @@ from typing import Any
 __all__ = ["routes"]
 
 
+SECURITY_SCHEME = "adminKey"
+
+
 def routes() -> list[Any]:
+    """The JSON API in a router that tells the OpenAPI schema it takes a bearer key, and the
+    dashboard (cookie sessions, kept out of the schema)."""
+    from litestar import Router
+
     from agente.admin import api, dashboard
 
-    return [*api.routes(), *dashboard.routes()]
+    api_router = Router(path="/", route_handlers=api.routes(), security=[{SECURITY_SCHEME: []}])
+    return [api_router, *dashboard.routes()]

@@ -274,3 +274,29 @@ async def test_an_admin_edits_a_hotel_and_manages_keys(env: Any) -> None:
     async with deps.db.begin() as conn:
         actions = [a.action for a in (await conn.execute(sa.select(audit_log))).all()]
     assert actions == ["hotel.update", "key.create", "key.revoke"]
+
+
+async def test_the_admin_api_is_described_in_the_openapi_schema(env: Any) -> None:
+    _, client, _ = env
+    r = await client.get("/schema/openapi.json")
+    assert r.status_code == 200
+    schema = r.json()
+    assert schema["components"]["securitySchemes"]["adminKey"]["scheme"] == "bearer"
+    paths = schema["paths"]
+    expected = {
+        "/admin/feature-flags": "get", "/admin/feature-flags/{flag}": "put",
+        "/admin/reservations": "get", "/admin/reservations/{ref}": "get",
+        "/admin/reservations/{ref}/proofs/{n}": "get",
+        "/admin/reservations/{ref}/confirm-deposit": "post",
+        "/admin/reservations/{ref}/reject-deposit": "post",
+        "/admin/conversations": "get", "/admin/conversations/{cid}": "get",
+        "/admin/conversations/{cid}/take-over": "post", "/admin/conversations/{cid}/reply": "post",
+        "/admin/conversations/{cid}/release": "post", "/admin/dead-letters": "get",
+        "/admin/dead-letters/{did}/replay": "post", "/admin/plugins": "get",
+        "/admin/hotels/{hotel_id}": "put", "/admin/keys": "post", "/admin/keys/{key_id}": "delete",
+    }  # fmt: skip
+    for path, method in expected.items():
+        assert paths[path][method]["security"] == [{"adminKey": []}], path
+    body = paths["/admin/hotels/{hotel_id}"]["put"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("Hotel")
+    assert "/admin/" not in paths and "/admin/login" not in paths  # the dashboard is not API
