@@ -64,6 +64,21 @@ eval-nlu *files:
 browser:
     command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# Debian's Prometheus and Alertmanager: promtool and amtool for the rule tests, and the real
+# Prometheus the end-to-end observability test starts (installed when missing; needs root)
+prometheus:
+    command -v promtool >/dev/null && command -v amtool >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null)
+
+# render the Prometheus rules from SLO_TARGET and Alertmanager's configuration from the environment
+observability *args:
+    agente observability render {{args}}
+
+# check and unit-test the alerting rules and Alertmanager's configuration
+check-rules:
+    promtool check rules observability/prometheus/rules/agente.rules.yml
+    promtool test rules observability/prometheus/tests/alerts.test.yml
+    amtool check-config observability/alertmanager/alertmanager.yml
+
 # everything CI runs: services, the browser, lint, types, the whole suite with CI=true semantics
-ci: services browser lint typecheck
+ci: services browser prometheus lint typecheck
     pytest -q

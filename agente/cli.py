@@ -74,6 +74,26 @@ async def _prepare(env: Mapping[str, str], *, quiet: bool = False) -> Any:
 # ---------------------------------------------------------------------------- serve
 
 
+def _multiprocess_metrics() -> None:
+    """Several Granian workers: prometheus-client's multiprocess mode, so a scrape answered by
+    any worker adds up every worker's values. It must be set before prometheus_client is first
+    imported (the workers inherit it). ``PROMETHEUS_MULTIPROC_DIR`` may name the directory;
+    either way it is emptied at start, as prometheus-client requires."""
+    import tempfile
+    from pathlib import Path
+
+    if "prometheus_client.values" in sys.modules:  # pragma: no cover - a programming error
+        raise RuntimeError("prometheus_client was imported before multiprocess mode was set")
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+        prefix="agente-metrics-"
+    )
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from agente.logs import configure
 
@@ -87,6 +107,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(env)
     configure(settings.log_level, settings.log_format)
+    if settings.workers > 1:
+        _multiprocess_metrics()
 
     async def _check() -> Any:
         deps = await _prepare(env)
@@ -132,12 +154,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from agente.logs import configure
     from agente.settings import load_settings
 
-    env = _env({"AGENTE_WORKER_CONCURRENCY": str(args.concurrency) if args.concurrency else None})
+    env = _env({
+        "AGENTE_WORKER_CONCURRENCY": str(args.concurrency) if args.concurrency else None,
+        "AGENTE_WORKER_METRICS_PORT": None if args.metrics_port is None else str(args.metrics_port),
+    })  # fmt: skip
     settings = load_settings(env)
     configure(settings.log_level, settings.log_format)
 
     async def _run() -> None:
         deps = await _prepare(env)
+        if settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            start_http_server(
+                settings.worker_metrics_port, addr=settings.host, registry=deps.metrics.registry
+            )
+            print(f"Worker metrics on http://{settings.host}:{settings.worker_metrics_port}/metrics",
+                  file=sys.stderr)  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -551,6 +584,16 @@ def cmd_settings(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_observability(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agente.observability import write
+
+    for path in write(Path(args.out), Path(args.alertmanager_out), dict(os.environ)):
+        print(path)
+    return 0
+
+
 # ---------------------------------------------------------------------------- understand, nlu
 
 
@@ -652,6 +695,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run a message worker process")
     p.add_argument("--concurrency", type=int, help="messages at once (AGENTE_WORKER_CONCURRENCY)")
+    p.add_argument("--metrics-port", type=int,
+                   help="port of this worker's /metrics, 0 for none (AGENTE_WORKER_METRICS_PORT)")  # fmt: skip
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("chat", help="chat with the agent in the terminal")
@@ -742,6 +787,20 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="print the settings in force (secrets masked)")
     p.set_defaults(func=cmd_settings)
+
+    p = sub.add_parser(
+        "observability",
+        help="render Prometheus rules (from SLO_TARGET) and Alertmanager's configuration",
+    )
+    p.add_argument("action", choices=["render"])
+    p.add_argument(
+        "--out",
+        default="observability/prometheus/rules",
+        help="directory to write agente.rules.yml into",
+    )
+    p.add_argument("--alertmanager-out", default="observability/alertmanager",
+                   help="directory to write alertmanager.yml into")  # fmt: skip
+    p.set_defaults(func=cmd_observability)
     return parser
 
 

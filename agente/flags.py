@@ -196,6 +196,7 @@ class FlagService:
                 "1 when the feature flag is on in this process's current snapshot.",
                 ["flag"],
                 registry=self.registry,
+                multiprocess_mode="mostrecent",
             )
 
     @property

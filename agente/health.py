@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -114,5 +115,19 @@ async def metrics(deps: AppDeps) -> Response[bytes]:
     except Exception as exc:
         log.warning("queue_depths_unavailable", error=type(exc).__name__)
     return Response(
-        generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST, status_code=200
+        generate_latest(_registry(deps)), media_type=CONTENT_TYPE_LATEST, status_code=200
     )
+
+
+def _registry(deps: Deps) -> Any:
+    """This process's registry, or, with several Granian workers (``PROMETHEUS_MULTIPROC_DIR``
+    set by ``agente serve``), every worker's values added up from the shared directory, so
+    any worker answering a scrape gives the same totals."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return deps.metrics.registry
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry

@@ -41,15 +41,18 @@ class Metrics:
             registry=r,
         )
         self.dependency_up = Gauge(
-            "dependency_up", "1 when the dependency answered its last check.", ["name"], registry=r
-        )
+            "dependency_up", "1 when the dependency answered its last check.", ["name"],
+            registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
         self.readiness_up = Gauge(
-            "readiness_up", "1 when the last readiness check passed.", registry=r
-        )
+            "readiness_up", "1 when the last readiness check passed.", registry=r,
+            multiprocess_mode="mostrecent",
+        )  # fmt: skip
         self.readiness_last_check = Gauge(
             "readiness_last_check_timestamp_seconds",
             "Unix time of the last readiness check.",
             registry=r,
+            multiprocess_mode="max",
         )
         self.messages_accepted = Counter(
             "agente_messages_accepted_total",
@@ -80,18 +83,22 @@ class Metrics:
             "Unfinished messages per queue (inbox, outbox) and unreplayed dead letters.",
             ["queue"],
             registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.queue_age = Gauge(
             "agente_queue_oldest_age_seconds",
             "Age of the oldest unfinished message per queue.",
             ["queue"],
             registry=r,
+            multiprocess_mode="mostrecent",
         )
 
         # the dialogue (names fixed by the operations manual's dashboards and SLO rules)
         self.orchestrator_messages = Counter(
             "orchestrator_messages_total",
-            "Guest messages and events handled by the dialogue, by intent and status (ok, error).",
+            "Guest messages and events handled by the dialogue, by intent and status: ok, error "
+            "(the PMS failed, or the message could not be handled: intent unhandled), degraded "
+            "(a stale PMS answer stood in), handoff (sent to staff).",
             ["intent", "status"],
             registry=r,
         )

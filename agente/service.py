@@ -133,7 +133,23 @@ class _Outcome:
     timers: list[ScheduleTimer] = attrs.field(factory=list)
     documents: list[tuple[str, str, bytes]] = attrs.field(factory=list)
     pms_errors: int = 0
+    #: answered from a recent cached PMS answer because the PMS did not answer now
+    stale: bool = False
     reply_by: dt.datetime | None = None
+
+
+def _status(outcome: _Outcome) -> str:
+    """The SLO status of one handled message: ``error`` when the PMS failed us (the guest got
+    an honest "could not check" reply), ``degraded`` when a stale cached answer stood in,
+    ``handoff`` when the message went to staff, ``ok`` otherwise. Only ``error`` spends the
+    error budget."""
+    if outcome.pms_errors and not outcome.stale:
+        return "error"
+    if outcome.stale:
+        return "degraded"
+    if any(n.reason != "payment_proof" for n in outcome.notifications):
+        return "handoff"
+    return "ok"
 
 
 @attrs.define
@@ -428,6 +444,7 @@ class Service:
             match effect:
                 case SearchAvailability():
                     offers = await pms.search_availability(hotel, effect.stay, effect.occupancy)
+                    outcome.stale = outcome.stale or any(o.stale for o in offers)
                     return PmsAnswered(op=op, purpose=purpose, offers=offers)
                 case CreateBooking():
                     # look before writing: a redone step must not book twice
@@ -517,7 +534,7 @@ class Service:
         if self.metrics is None:
             return
         m = self.metrics
-        m.orchestrator_messages.labels(intent, "error" if outcome.pms_errors else "ok").inc()
+        m.orchestrator_messages.labels(intent, _status(outcome)).inc()
         m.orchestrator_latency.labels(intent).observe(time.perf_counter() - started)
         for note in outcome.notifications:
             if note.reason != "payment_proof":

@@ -78,6 +78,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Port ``agente serve`` listens on."""
     workers: Positive = 1
     """Granian worker processes for ``agente serve``."""
+    worker_metrics_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 9464
+    """Port where ``agente worker`` serves its own ``/metrics``, on ``host``; 0 serves none."""
     database_url: str = "sqlite+aiosqlite:///agente.db"
     """SQLAlchemy URL: SQLite (embedded default, a file under the current directory) or PostgreSQL."""
     database_pool_size: Positive = 20

@@ -98,6 +98,8 @@ class Worker:
             outcome = await self.messages.fail_inbox(item, self.id, error)
             bound.error("message_failed", outcome=outcome, attempts=item.attempts, error=error)
             self.metrics.messages_processed.labels(channel, outcome).inc()
+            # a message the dialogue could not finish spends the SLO's error budget too
+            self.metrics.orchestrator_messages.labels("unhandled", "error").inc()
             return
         self.metrics.messages_processed.labels(channel, "done").inc()
         bound.info("message_handled", attempts=item.attempts)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from agente.adapters.sql import inbox, outbox
 from agente.domain import InboundMessage
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _env(url: str) -> dict[str, str]:
@@ -46,16 +54,18 @@ async def test_two_worker_processes_answer_every_message_once_in_order(
             ]
         )
     logs = [open(tmp_path / f"worker{i}.log", "wb") for i in range(2)]
+    ports = [_free_port(), _free_port()]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "agente.cli", "worker"],
+            [sys.executable, "-m", "agente.cli", "worker", "--metrics-port", str(port)],
             env=_env(pg_url),
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=log,
         )
-        for log in logs
+        for log, port in zip(logs, ports, strict=True)
     ]
+    handled = 0.0
     try:
         for _ in range(600):
             async with deps.db.begin() as conn:
@@ -75,6 +85,14 @@ async def test_two_worker_processes_answer_every_message_once_in_order(
             if pending == 0:
                 break
             await asyncio.sleep(0.1)
+        # each worker serves its own /metrics: together they counted every message once
+        for port in ports:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            handled += sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("orchestrator_messages_total{")
+            )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -83,6 +101,7 @@ async def test_two_worker_processes_answer_every_message_once_in_order(
         for log in logs:
             log.close()
     assert all(p.returncode == 0 for p in procs), [p.returncode for p in procs]
+    assert handled == 120
     async with deps.db.begin() as conn:
         rows = (
             await conn.execute(

@@ -92,7 +92,7 @@ class WhatsAppMetrics:
             token_valid=Gauge(
                 "whatsapp_token_valid",
                 "0 after the Graph API refused our access token (error 190): sending is stopped.",
-                registry=r,
+                registry=r, multiprocess_mode="min",
             ),
         )  # fmt: skip
 

@@ -129,7 +129,7 @@ class QloAppsMetrics:
                                  registry=r),
             breaker_state=Gauge("pms_circuit_breaker_state",
                                 "PMS circuit breaker: 0 closed, 1 open, 2 half-open.",
-                                ["name"], registry=r),
+                                ["name"], registry=r, multiprocess_mode="mostrecent"),
             errors=Counter("pms_errors_total", "PMS errors by operation and typed error.",
                            ["operation", "error_type"], registry=r),
         )  # fmt: skip
