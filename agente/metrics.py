@@ -102,6 +102,13 @@ class Metrics:
             ["intent", "status"],
             registry=r,
         )
+        # every intent's series exist from the start at 0: rate() misses the first increment of
+        # a series Prometheus has not seen yet, and the first errors are the ones that matter
+        from agente.pipeline.understand import INTENTS
+
+        for intent in (*INTENTS, "unhandled"):
+            for status in ("ok", "error", "degraded", "handoff"):
+                self.orchestrator_messages.labels(intent, status)
         self.orchestrator_latency = Histogram(
             "orchestrator_latency_seconds",
             "Time from claiming a message to committing its replies, by intent.",

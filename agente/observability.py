@@ -279,7 +279,7 @@ def rules(settings: RenderSettings) -> dict[str, Any]:
     ]  # fmt: skip
     return {
         "groups": [
-            {"name": "agente-recording", "interval": "30s", "rules": recording},
+            {"name": "agente-recording", "rules": recording},
             {"name": "agente-alerts", "rules": alerts},
         ]
     }
