@@ -28,6 +28,7 @@ from agente.admin import SECURITY_SCHEME
 from agente.admin import routes as admin_routes
 from agente.deps import Deps, build_deps
 from agente.documents import get_document
+from agente.logs import CorrelationId
 from agente.metrics import HttpMetrics
 from agente.registry import Ingress
 from agente.settings import Settings, load_settings, read_environment
@@ -148,7 +149,7 @@ def create_app(
         ),
         debug=False,
     )
-    app.asgi_handler = HttpMetrics(app.asgi_handler, deps.metrics)
+    app.asgi_handler = CorrelationId(HttpMetrics(app.asgi_handler, deps.metrics))
     app.state.deps = deps
     return app
 

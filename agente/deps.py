@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import attrs
+import msgspec
+import structlog
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
@@ -18,6 +20,7 @@ from agente.admin.keys import KeyStore
 from agente.clock import SystemClock
 from agente.flags import FlagService
 from agente.hotels import HotelDirectory
+from agente.logs import current_correlation_id
 from agente.messaging import MessageStore, QueueSettings
 from agente.metrics import Metrics
 from agente.pipeline.understand import Understander
@@ -41,6 +44,8 @@ from agente.worker import Notifier, Worker
 if TYPE_CHECKING:
     from agente.domain import InboundMessage
     from agente.ports import Channel, Clock, Pms, Store
+
+_log = structlog.get_logger("agente.ingress")
 
 __all__ = ["AppDeps", "AppIngress", "Deps", "build_deps"]
 
@@ -122,6 +127,12 @@ class AppIngress(Ingress):
             await asyncio.sleep(0.02)
 
     async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
+        correlation = current_correlation_id()
+        if correlation is not None:
+            messages = [
+                m if m.correlation_id else msgspec.structs.replace(m, correlation_id=correlation)
+                for m in messages
+            ]
         result = await self.messages.accept(messages)
         if messages:
             channel = messages[0].channel
@@ -130,6 +141,8 @@ class AppIngress(Ingress):
                 self.notifier.wake_worker()
             if result.duplicates:
                 self.metrics.messages_duplicate.labels(channel).inc(result.duplicates)
+            _log.info("messages_accepted", channel=channel, accepted=len(result.accepted),
+                      duplicates=result.duplicates)  # fmt: skip
         return result
 
 

@@ -120,6 +120,9 @@ class InboundMessage(_Value, frozen=True, kw_only=True):
     #: took over or released it; a hold expired). Queued like a message so that it is ordered
     #: with the guest's own messages and survives a crash; decoded by the shell.
     event: dict[str, Any] | None = None
+    #: follows the message from the request that brought it to the replies it caused, in every
+    #: log line (set at accept from the request's id; see agente/logs.py)
+    correlation_id: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -190,6 +193,8 @@ class OutboundMessage(_Value, frozen=True, kw_only=True):
     #: the end of the guest's customer-service window as the shell knows it (their last message
     #: plus 24 h); a channel with such a window (WhatsApp) takes its template path after it
     reply_by: dt.datetime | None = None
+    #: the correlation id of the guest message this answers
+    correlation_id: str | None = None
 
 
 # --------------------------------------------------------------------------- hotels

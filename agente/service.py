@@ -418,6 +418,7 @@ class Service:
                         else message.provider_message_id,
                         thread_id=message.thread_id,
                         reply_by=outcome.reply_by,
+                        correlation_id=message.correlation_id,
                     )
                     for body in bodies
                 )

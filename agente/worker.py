@@ -84,9 +84,17 @@ class Worker:
 
     async def _handle_one(self, item: InboxItem) -> None:
         channel = item.message.channel
-        bound = log.bind(inbox_id=item.id, channel=channel, hotel_id=item.message.hotel_id)
+        bound = log.bind(
+            inbox_id=item.id,
+            channel=channel,
+            hotel_id=item.message.hotel_id,
+            correlation_id=item.message.correlation_id,
+        )
         try:
-            await self.handle(item, self.id)
+            with structlog.contextvars.bound_contextvars(
+                correlation_id=item.message.correlation_id
+            ):
+                await self.handle(item, self.id)
         except LeaseLost:
             bound.warning("lease_lost")
             self.metrics.messages_processed.labels(channel, "lost").inc()
@@ -112,7 +120,9 @@ class Worker:
 
     async def _send_one(self, item: OutboxItem) -> None:
         name = item.message.channel
-        bound = log.bind(outbox_id=item.id, channel=name)
+        bound = log.bind(
+            outbox_id=item.id, channel=name, correlation_id=item.message.correlation_id
+        )
         channel = self.channels.get(name)
         try:
             if channel is None:
@@ -136,6 +146,7 @@ class Worker:
             self.metrics.replies_sent.labels(name, outcome).inc()
             return
         if await self.messages.mark_sent(item, self.id, provider_id):
+            bound.info("reply_sent", provider_message_id=provider_id)
             self.metrics.replies_sent.labels(name, "sent").inc()
             self.notifier.reply_sent(f"{item.message.hotel_id}:{name}:{item.message.recipient_id}")
         else:
