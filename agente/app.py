@@ -23,7 +23,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 
-from agente import health
+from agente import health, tracing
 from agente.admin import SECURITY_SCHEME
 from agente.admin import routes as admin_routes
 from agente.deps import Deps, build_deps
@@ -89,6 +89,7 @@ def create_app(
     settings = deps.settings
     for warning in deps.warnings:
         log.warning("unknown_setting", detail=warning)
+    tracing.setup(env)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -104,6 +105,7 @@ def create_app(
             if task is not None:
                 await task
             await deps.close()
+            tracing.shutdown()
 
     def provide_deps() -> Deps:
         return deps
@@ -149,7 +151,9 @@ def create_app(
         ),
         debug=False,
     )
-    app.asgi_handler = CorrelationId(HttpMetrics(app.asgi_handler, deps.metrics))
+    app.asgi_handler = CorrelationId(
+        tracing.TracedRequests(HttpMetrics(app.asgi_handler, deps.metrics))
+    )
     app.state.deps = deps
     return app
 

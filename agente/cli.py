@@ -162,7 +162,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     configure(settings.log_level, settings.log_format)
 
     async def _run() -> None:
+        from agente import tracing
+
         deps = await _prepare(env)
+        tracing.setup(env, service_name="agente-worker")
         if settings.worker_metrics_port:
             from prometheus_client import start_http_server
 
@@ -179,6 +182,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await deps.worker().run(stop)
         finally:
             await deps.close()
+            tracing.shutdown()
 
     asyncio.run(_run())
     return 0

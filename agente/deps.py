@@ -39,6 +39,7 @@ from agente.registry import (
 from agente.service import Service
 from agente.settings import PREFIX, Settings, known_names, unknown_variables
 from agente.staff import fire_due_timers
+from agente.tracing import current_traceparent
 from agente.worker import Notifier, Worker
 
 if TYPE_CHECKING:
@@ -128,9 +129,14 @@ class AppIngress(Ingress):
 
     async def accept(self, messages: Sequence[InboundMessage]) -> AcceptResult:
         correlation = current_correlation_id()
-        if correlation is not None:
+        parent = current_traceparent()
+        if correlation is not None or parent is not None:
             messages = [
-                m if m.correlation_id else msgspec.structs.replace(m, correlation_id=correlation)
+                msgspec.structs.replace(
+                    m,
+                    correlation_id=m.correlation_id or correlation,
+                    trace_parent=m.trace_parent or parent,
+                )
                 for m in messages
             ]
         result = await self.messages.accept(messages)

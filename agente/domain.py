@@ -123,6 +123,8 @@ class InboundMessage(_Value, frozen=True, kw_only=True):
     #: follows the message from the request that brought it to the replies it caused, in every
     #: log line (set at accept from the request's id; see agente/logs.py)
     correlation_id: str | None = None
+    #: the W3C traceparent of the span that accepted it, so the trace continues in the worker
+    trace_parent: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -195,6 +197,8 @@ class OutboundMessage(_Value, frozen=True, kw_only=True):
     reply_by: dt.datetime | None = None
     #: the correlation id of the guest message this answers
     correlation_id: str | None = None
+    #: the W3C traceparent of the worker span that wrote it, continued by the send
+    trace_parent: str | None = None
 
 
 # --------------------------------------------------------------------------- hotels

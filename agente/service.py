@@ -75,6 +75,7 @@ from agente.pipeline import (
 )
 from agente.pipeline.hours import is_open, next_opening
 from agente.pipeline.voucher import Voucher, voucher_filename, voucher_pdf, voucher_text
+from agente.tracing import SpanKind, Status, StatusCode, current_traceparent, set_attributes, span
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
@@ -192,12 +193,15 @@ class Service:
         else:
             text = message.text or ""
             if message.text:
-                understanding = self.understander(
-                    message.text,
-                    today=context.today,
-                    timezone=hotel.timezone,
-                    lang_hint=state.language or hotel.default_language,
-                )
+                with span("pipeline.understand") as current:
+                    understanding = self.understander(
+                        message.text,
+                        today=context.today,
+                        timezone=hotel.timezone,
+                        lang_hint=state.language or hotel.default_language,
+                    )
+                    set_attributes(current, **{"agente.intent": understanding.intent,
+                                               "agente.language": understanding.language})  # fmt: skip
             event = GuestSaid(
                 text=text,
                 message_kind=message.kind,
@@ -208,7 +212,8 @@ class Service:
                 choice_id=message.choice_id,
             )
         before = state.reservation.status if state.reservation else None
-        outcome = await self._run(state, event, context, hotel, message, reply_by)
+        with span("pipeline.dialogue", attributes={"agente.event": type(event).__name__}):
+            outcome = await self._run(state, event, context, hotel, message, reply_by)
         state = outcome.state
         intent = (
             understanding.intent
@@ -419,6 +424,7 @@ class Service:
                         thread_id=message.thread_id,
                         reply_by=outcome.reply_by,
                         correlation_id=message.correlation_id,
+                        trace_parent=current_traceparent(),
                     )
                     for body in bodies
                 )
@@ -435,6 +441,17 @@ class Service:
         return await self._pms_effect(effect, outcome, hotel)
 
     async def _pms_effect(self, effect: Effect, outcome: _Outcome, hotel: Hotel) -> Event | None:
+        attributes = {"agente.pms": hotel.pms.plugin, "agente.hotel_id": hotel.id}
+        with span(
+            f"pms.{_OPS[type(effect)]}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as current:
+            result = await self._pms_call(effect, outcome, hotel)
+            if isinstance(result, PmsFailed):
+                current.set_status(Status(StatusCode.ERROR, result.error))
+                set_attributes(current, **{"error.type": result.error})
+            return result
+
+    async def _pms_call(self, effect: Effect, outcome: _Outcome, hotel: Hotel) -> Event | None:
         pms = self.pms.get(hotel.pms.plugin)
         op = _OPS[type(effect)]
         purpose = getattr(effect, "purpose", "")

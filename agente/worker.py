@@ -21,6 +21,7 @@ import structlog
 
 from agente.errors import ChannelError, PermanentChannelError, UnknownHotel
 from agente.messaging import LeaseLost
+from agente.tracing import SpanKind, span
 
 if TYPE_CHECKING:
     from agente.messaging import InboxItem, MessageStore, OutboxItem
@@ -91,9 +92,18 @@ class Worker:
             correlation_id=item.message.correlation_id,
         )
         try:
-            with structlog.contextvars.bound_contextvars(
-                correlation_id=item.message.correlation_id
-            ):
+            with (
+                structlog.contextvars.bound_contextvars(
+                    correlation_id=item.message.correlation_id
+                ),
+                span(
+                    "worker.handle_message",
+                    parent=item.message.trace_parent,
+                    attributes={"messaging.system": channel, "agente.inbox_id": item.id,
+                       "agente.correlation_id": item.message.correlation_id,
+                       "agente.hotel_id": item.message.hotel_id},
+                ),
+            ):  # fmt: skip
                 await self.handle(item, self.id)
         except LeaseLost:
             bound.warning("lease_lost")
@@ -127,7 +137,12 @@ class Worker:
         try:
             if channel is None:
                 raise PermanentChannelError(f"channel {name!r} is not enabled here")
-            provider_id = await channel.send(item.message)
+            with span(
+                "channel.send", kind=SpanKind.CLIENT, parent=item.message.trace_parent,
+                attributes={"messaging.system": name, "agente.outbox_id": item.id,
+                   "agente.correlation_id": item.message.correlation_id},
+            ):  # fmt: skip
+                provider_id = await channel.send(item.message)
         except ChannelError as exc:
             permanent = isinstance(exc, PermanentChannelError)
             outcome = await self.messages.fail_outbox(
