@@ -37,9 +37,9 @@ import attrs
 import msgspec
 import redis.exceptions
 import structlog
-from prometheus_client import Gauge
 
 if TYPE_CHECKING:
+    from prometheus_client import Gauge
     import redis.asyncio as aioredis
     from prometheus_client import CollectorRegistry
 
@@ -191,13 +191,9 @@ class FlagService:
 
     def __attrs_post_init__(self) -> None:
         if self.registry is not None:
-            self._gauge = Gauge(
-                "feature_flag_enabled",
-                "1 when the feature flag is on in this process's current snapshot.",
-                ["flag"],
-                registry=self.registry,
-                multiprocess_mode="mostrecent",
-            )
+            from agente.metrics import feature_flag_gauge
+
+            self._gauge = feature_flag_gauge(self.registry)
 
     @property
     def degraded(self) -> bool:

@@ -143,6 +143,18 @@ class Metrics:
         self.queue_age.labels("outbox").set(depths["outbox_oldest_age_seconds"])
 
 
+def feature_flag_gauge(registry: CollectorRegistry) -> Gauge:
+    """``feature_flag_enabled{flag}``, registered by the flag service on the app's registry
+    (declared here with the rest; the flag service sets it at every refresh)."""
+    return Gauge(
+        "feature_flag_enabled",
+        "1 when the feature flag is on in this process's current snapshot.",
+        ["flag"],
+        registry=registry,
+        multiprocess_mode="mostrecent",
+    )
+
+
 @attrs.define
 class HttpMetrics:
     """ASGI wrapper counting every response, 404s included, by route template."""
