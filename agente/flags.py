@@ -39,9 +39,8 @@ import redis.exceptions
 import structlog
 
 if TYPE_CHECKING:
-    from prometheus_client import Gauge
     import redis.asyncio as aioredis
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry, Gauge
 
     from agente.ports import Clock
 
