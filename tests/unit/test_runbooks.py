@@ -272,3 +272,15 @@ def test_every_promql_metric_exists(metric_names: set[str]) -> None:
         if ident not in known
     )
     assert unknown == []
+
+
+def test_every_setting_named_is_a_documented_setting() -> None:
+    settings_doc = (ROOT / "docs/settings.md").read_text()
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", settings_doc))
+    named = {
+        (page.name, var)
+        for page in _pages()
+        for var in re.findall(r"\b(AGENTE_[A-Z0-9_]*[A-Z0-9])\b", page.read_text())
+    }
+    unknown = sorted((p, v) for p, v in named if v not in documented)
+    assert unknown == []
