@@ -230,5 +230,7 @@ def test_prometheus_sees_the_error_ratio_move_and_the_breaker_open(stack: dict[s
     assert eventually(prom, "orchestrator:burn_rate:rate5m", lambda v: v > 14.4) > 14.4
     assert eventually(prom, "1 - orchestrator:success_ratio:rate5m", lambda v: v > 0.5) > 0.5
     assert eventually(prom, "max(pms_circuit_breaker_state)", lambda v: v == 1) == 1
-    errors = query(prom, 'sum(orchestrator_messages_total{status="error"})')
-    assert float(errors[0]["value"][1]) == 5
+    # every one of the five failures is counted once (the next scrape may still be on its way)
+    assert (
+        eventually(prom, 'sum(orchestrator_messages_total{status="error"})', lambda v: v >= 5) == 5
+    )
