@@ -69,6 +69,10 @@ browser:
 prometheus:
     command -v promtool >/dev/null && command -v amtool >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null)
 
+# Debian's dovecot for the e-mail channel's IMAP tests (installed when missing; needs root)
+mail:
+    command -v dovecot >/dev/null || test -x /usr/sbin/dovecot || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null)
+
 # render the Prometheus rules from SLO_TARGET and Alertmanager's configuration from the environment
 observability *args:
     agente observability render {{args}}
@@ -80,5 +84,5 @@ check-rules:
     amtool check-config observability/alertmanager/alertmanager.yml
 
 # everything CI runs: services, the browser, lint, types, the whole suite with CI=true semantics
-ci: services browser prometheus lint typecheck
+ci: services browser prometheus mail lint typecheck
     pytest -q

@@ -1,0 +1,1 @@
+"""E-mail channel for Agente over IMAP and SMTP (see docs and agente.mail)."""
