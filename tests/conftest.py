@@ -7,6 +7,7 @@ that need it skip, except under ``CI=true`` where they fail: CI must exercise ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -172,3 +173,43 @@ async def make_deps(clock: FrozenClock) -> AsyncIterator[Any]:
     yield factory
     for deps in built:
         await deps.close()
+
+
+# --------------------------------------------------------------------- a real `agente serve`
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_serve(
+    cwd: Path, env: dict[str, str], *args: str, log: Any = subprocess.DEVNULL
+) -> Iterator[str]:
+    """`agente serve` in a subprocess on ``env["AGENTE_PORT"]``, ready (``/health/ready`` 200)
+    when this yields its base URL; terminated afterwards."""
+    import time
+
+    import httpx
+
+    process = subprocess.Popen([sys.executable, "-m", "agente.cli", "serve", *args], cwd=cwd,
+                               env=env, stdout=log, stderr=log)  # fmt: skip
+    base = f"http://127.0.0.1:{env['AGENTE_PORT']}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("agente serve did not become ready")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

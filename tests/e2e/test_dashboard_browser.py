@@ -11,30 +11,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import CI, run_cli
+from tests.conftest import CI, free_port, run_cli, running_serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _port()
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AGENTE_PORT": str(port),
@@ -43,25 +33,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "AGENTE_LOG_LEVEL": "WARNING",
         "AGENTE_WORKER_POLL_INTERVAL": "0.05",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agente.cli", "serve"], cwd=tmp_path, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("agente serve did not become ready")
+    with running_serve(tmp_path, env) as base:
         yield base, tmp_path
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _guest_books_and_pays(base: str) -> None:

@@ -5,43 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import free_port, running_serve
 
 
 def test_two_workers_add_up_in_every_scrape(tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "AGENTE_PORT": str(port), "AGENTE_ENV": "test",
            "AGENTE_LOG_LEVEL": "WARNING", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prom")}  # fmt: skip
     (tmp_path / "prom").mkdir()
     (tmp_path / "prom" / "counter_0.db").write_bytes(b"stale from a previous run")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agente.cli", "serve", "--workers", "2"], cwd=tmp_path, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("agente serve --workers 2 did not become ready")
+    with running_serve(tmp_path, env, "--workers", "2") as base:
         for _ in range(60):
             # a fresh connection each time, so the kernel spreads them over the workers
             r = httpx.get(f"{base}/health/live", headers={"Connection": "close"})
@@ -56,6 +33,3 @@ def test_two_workers_add_up_in_every_scrape(tmp_path: Path) -> None:
             assert re.search(r'^dependency_up\{name="database"\} 1\.0$', text, re.M)
         pids = {p.name for p in (tmp_path / "prom").glob("counter_*.db")}
         assert len(pids) == 3, pids  # the launcher and both workers wrote their own files
-    finally:
-        process.terminate()
-        process.wait(timeout=20)

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,14 +20,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from tests.conftest import free_port, running_serve
+
 EMAIL = "ana.perez@example.com"
 PHONE_DIGITS = "91123456789"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Collector(http.server.BaseHTTPRequestHandler):
@@ -75,25 +68,13 @@ def collector() -> Iterator[str]:
 def test_one_trace_from_webhook_to_send_with_nothing_personal(
     tmp_path: Path, collector: str
 ) -> None:
-    port = _port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTE_", "OTEL_"))}
     env.update(AGENTE_PORT=str(port), AGENTE_ENV="test", AGENTE_LOG_LEVEL="WARNING",
                AGENTE_BUSINESS_HOURS_ALWAYS_OPEN="true", AGENTE_WORKER_POLL_INTERVAL="0.05",
                OTEL_EXPORTER_OTLP_ENDPOINT=collector, OTEL_BSP_SCHEDULE_DELAY="100",
                OTEL_SERVICE_NAME="agente-test")  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "agente.cli", "serve"], cwd=tmp_path,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("agente serve did not become ready")
+    with running_serve(tmp_path, env) as base:
         with httpx.Client(base_url=base, timeout=10) as client:
             text = f"soy {EMAIL}, cel +54 {PHONE_DIGITS}: tienen lugar del 15/12 al 18/12 para 2?"
             r = client.post("/webchat/demo/messages", json={"session_id": "t1", "text": text})
@@ -106,9 +87,6 @@ def test_one_trace_from_webhook_to_send_with_nothing_personal(
             s.name == "channel.send" for s in Collector.spans
         ):
             time.sleep(0.1)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
     by_name = {s.name: s for s in Collector.spans}
     webhook = next(s for s in Collector.spans if s.name.startswith("HTTP POST /webchat/"))
