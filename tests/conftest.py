@@ -213,3 +213,63 @@ def running_serve(
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+# ------------------------------------------------------------ a Redis that can go away
+
+
+class RedisProxy:
+    """A TCP proxy to Redis that can go down (dropping its connections) and come back."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def up(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+        for writer in self.writers:
+            writer.transport.abort()
+        self.writers.clear()
+        await asyncio.sleep(0.05)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        self.writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+
+
+async def proxied_redis(redis_url: str) -> tuple[RedisProxy, Any]:
+    """A started ``RedisProxy`` in front of ``redis_url`` and a client that talks through it
+    (short timeouts, so a test sees Redis go away quickly)."""
+    from urllib.parse import urlsplit
+
+    import redis.asyncio as aioredis
+
+    target = urlsplit(redis_url)
+    proxy = RedisProxy(target.hostname or "127.0.0.1", target.port or 6379)
+    await proxy.up()
+    client = aioredis.Redis.from_url(
+        f"redis://127.0.0.1:{proxy.port}{target.path}",
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+    )
+    return proxy, client
