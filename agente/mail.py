@@ -21,7 +21,6 @@ import html
 import re
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
-from typing import Any
 
 import msgspec
 
@@ -468,8 +467,3 @@ def _html_of(text: str) -> str:
     paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p]
     body = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
     return f'<!doctype html><html><body style="font-family:sans-serif">{body}</body></html>'
-
-
-def reply_to_dict(message: EmailMessage) -> dict[str, Any]:
-    """The headers a test or a log wants to see (no bodies)."""
-    return {k: str(v) for k, v in message.items()}

@@ -116,8 +116,10 @@ class Worker:
             outcome = await self.messages.fail_inbox(item, self.id, error)
             bound.error("message_failed", outcome=outcome, attempts=item.attempts, error=error)
             self.metrics.messages_processed.labels(channel, outcome).inc()
-            # a message the dialogue could not finish spends the SLO's error budget too
-            self.metrics.orchestrator_messages.labels("unhandled", "error").inc()
+            if outcome == "dead":
+                # a message the dialogue never finished spends the SLO's error budget (counted
+                # once, when it gives up: a retry that succeeds is one message, not an error)
+                self.metrics.orchestrator_messages.labels("unhandled", "error").inc()
             return
         self.metrics.messages_processed.labels(channel, "done").inc()
         bound.info("message_handled", attempts=item.attempts)

@@ -64,3 +64,22 @@ async def test_asking_for_a_person_is_a_handoff_and_a_plain_answer_is_ok(tmp_pat
     # every intent's series exists from the start, so rate() sees even the first error
     assert 'orchestrator_messages_total{intent="complaint",status="error"} 0.0' in metrics
     assert 'orchestrator_messages_total{intent="unhandled",status="error"} 0.0' in metrics
+
+
+async def test_a_message_given_up_is_one_unhandled_error(tmp_path: Path) -> None:
+    from agente.domain import InboundMessage
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'slo.db'}"
+    variables = {"AGENTE_DATABASE_URL": url, "AGENTE_ENV": "test"}
+    deps = build_deps(load_settings(variables), variables, clock=FrozenClock())
+    await upgrade(url)
+    await deps.ingress.accept([InboundMessage(channel="webchat", provider_message_id="x1",
+                                              hotel_id="no-such-hotel", sender_id="s1", text="hola")])  # fmt: skip
+    worker = deps.worker()
+    for _ in range(3):
+        await worker.run_inbox_once()
+    counted = deps.metrics.registry.get_sample_value(
+        "orchestrator_messages_total", {"intent": "unhandled", "status": "error"}
+    )
+    assert counted == 1
+    await deps.close()

@@ -19,11 +19,14 @@ import re
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from agente.mail import InboundEmail, MailRejected, parse_email
+
+if TYPE_CHECKING:
+    from agente.ports import PluginState
 
 __all__ = ["FetchedMail", "ImapMailbox", "ImapSettings", "MailboxState", "SmtpSettings", "send"]
 
@@ -78,13 +81,13 @@ class ImapMailbox:
     def __init__(
         self,
         settings: ImapSettings,
-        state: object,
+        state: PluginState,
         *,
         own_addresses: frozenset[str] = frozenset(),
         max_attachment_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.settings = settings
-        self.state = state  # agente.ports.PluginState
+        self.state = state
         self.own = own_addresses
         self.max_attachment = max_attachment_bytes
 
@@ -93,17 +96,16 @@ class ImapMailbox:
         return f"{self.settings.username}@{self.settings.host}/{self.settings.folder}"
 
     async def load_state(self) -> tuple[MailboxState | None, int]:
-        raw, version = await self.state.get(_NS, self.key)  # type: ignore[attr-defined]
+        raw, version = await self.state.get(_NS, self.key)
         if raw is None:
             return None, version
         return msgspec.json.decode(raw, type=MailboxState), version
 
     async def commit(self, new: MailboxState, version: int) -> bool:
         """Advance the stored state after the batch is stored; False if another process did."""
-        ok: bool = await self.state.put(  # type: ignore[attr-defined]
+        return await self.state.put(
             _NS, self.key, msgspec.json.encode(new), expected_version=version
         )
-        return ok
 
     async def fetch_new(
         self, today: dt.date | None = None
