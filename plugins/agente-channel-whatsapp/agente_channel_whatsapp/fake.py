@@ -671,14 +671,8 @@ def status_webhook(
     display_phone_number: str = "15550000000",
 ) -> bytes:
     """The raw body Meta POSTs to our webhook for ``statuses`` (spec §3, §3.2)."""
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {
-            "display_phone_number": display_phone_number,
-            "phone_number_id": phone_number_id,
-        },
-        "statuses": [dict(s) for s in statuses],
-    }
+    value = _value(phone_number_id, display_phone_number)
+    value["statuses"] = [dict(s) for s in statuses]
     return _envelope(value, waba_id)
 
 
@@ -691,16 +685,21 @@ def message_webhook(
     waba_id: str = "WABA1",
 ) -> bytes:
     """The raw body of an inbound-message webhook (spec §3.1, §4), escaped as Meta does."""
-    value = {
+    value = _value(phone_number_id, display_phone_number)
+    value["contacts"] = [dict(c) for c in contacts]
+    value["messages"] = [dict(m) for m in messages]
+    return _envelope(value, waba_id)
+
+
+def _value(phone_number_id: str, display_phone_number: str) -> dict[str, Any]:
+    """The ``value`` of a change, before its statuses or messages."""
+    return {
         "messaging_product": "whatsapp",
         "metadata": {
             "display_phone_number": display_phone_number,
             "phone_number_id": phone_number_id,
         },
-        "contacts": [dict(c) for c in contacts],
-        "messages": [dict(m) for m in messages],
     }
-    return _envelope(value, waba_id)
 
 
 def sign(raw: bytes, secret: bytes) -> str:
