@@ -183,6 +183,11 @@ class Deps:
             concurrency=self.settings.worker_concurrency,
             poll_interval=self.settings.worker_poll_interval,
             timers=functools.partial(fire_due_timers, self.db, self.messages, self.clock),
+            background=[
+                functools.partial(run, ingress=self.ingress)
+                for channel in self.channels.values()
+                if (run := getattr(channel, "run", None)) is not None
+            ],
         )
 
     async def close(self) -> None:

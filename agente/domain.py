@@ -125,6 +125,9 @@ class InboundMessage(_Value, frozen=True, kw_only=True):
     correlation_id: str | None = None
     #: the W3C traceparent of the span that accepted it, so the trace continues in the worker
     trace_parent: str | None = None
+    #: why this message is kept but never answered (an auto-reply, a bounce, a mailing list,
+    #: our own mail, unreadable bytes): stored for staff, no turn, no reply
+    ignored: str | None = None
 
     @property
     def conversation_key(self) -> str:

@@ -175,6 +175,12 @@ class Service:
         hotel = await self.hotels.get(message.hotel_id)
         if hotel is None:
             raise UnknownHotel(f"hotel {message.hotel_id!r} is not configured")
+        if message.ignored:
+            # kept for staff (an auto-reply, a bounce, our own mail): no turn, no reply
+            async with self.db.begin() as conn:
+                await self.messages.finish(conn, item, worker_id, {"ignored": message.ignored})
+            log.info("message_ignored", channel=message.channel, reason=message.ignored)
+            return
         async with self.db.begin() as conn:
             conversation_id, state = await load_conversation(
                 conn, message.hotel_id, message.channel, message.sender_id
@@ -271,7 +277,10 @@ class Service:
                 )
                 await conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
             await self.messages.enqueue(
-                conn, outcome.replies, conversation_key=message.conversation_key, inbox_id=item.id
+                conn,
+                self._coalesce(message.channel, outcome.replies),
+                conversation_key=message.conversation_key,
+                inbox_id=item.id,
             )
             for alert in self._on_call_alerts(outcome, hotel, message):
                 await self.messages.enqueue(
@@ -281,6 +290,12 @@ class Service:
                     inbox_id=item.id,
                 )
         self._observe(intent, outcome, before, state, message.channel, started)
+
+    def _coalesce(self, channel: str, replies: list[OutboundMessage]) -> list[OutboundMessage]:
+        """One turn's replies as the channel wants them: e-mail sends one mail per turn, with
+        the voucher attached, where a chat sends several bubbles (``Channel.coalesce``)."""
+        coalesce = getattr(self.channels.get(channel), "coalesce", None)
+        return list(coalesce(replies)) if coalesce is not None and replies else replies
 
     # ------------------------------------------------------------------ context and effects
 
@@ -406,7 +421,10 @@ class Service:
         match effect:
             case Reply():
                 language = outcome.state.language or hotel.default_language
-                interactive = context.flags.get("features.interactive_messages", False)
+                # a channel without buttons or lists (e-mail) says so: numbered text instead
+                interactive = context.flags.get("features.interactive_messages", False) and getattr(
+                    self.channels.get(message.channel), "interactive", True
+                )
                 bodies: list[OutboundBody] = list(
                     render(effect, language, hotel=hotel, interactive=interactive)
                 )

@@ -74,6 +74,9 @@ class Worker:
     poll_interval: float = 0.2
     #: queues the events of due timers (deposit holds); None: this worker fires none
     timers: Callable[[], Awaitable[int]] | None = None
+    #: loops that run beside this worker until it stops: channels that fetch their own mail
+    #: (a mailbox's IDLE and polling), each given the stop event
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = attrs.field(factory=list)
     _passes: int = attrs.field(default=0, init=False)
 
     async def run_inbox_once(self) -> int:
@@ -181,6 +184,19 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until ``stop`` is set; database hiccups are logged and waited out."""
         log.info("worker_started", worker=self.id, concurrency=self.concurrency)
+        tasks = [asyncio.ensure_future(loop(stop)) for loop in self.background]
+        try:
+            await self._loop(stop)
+        finally:
+            stop.set()
+            if tasks:
+                _, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        log.info("worker_stopped", worker=self.id)
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -201,4 +217,3 @@ class Worker:
             )
             waiter.cancel()
             stopper.cancel()
-        log.info("worker_stopped", worker=self.id)

@@ -13,22 +13,39 @@ SMTP submission (``send``) follows §3.3: STARTTLS or implicit TLS, authenticati
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import re
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
+import structlog
 
+from agente.errors import ChannelError, PermanentChannelError
 from agente.mail import InboundEmail, MailRejected, parse_email
+from agente.settings import Secret
+from agente_channel_email.channel import MailChannel, ThreadInfo
 
 if TYPE_CHECKING:
     from agente.ports import PluginState
+    from agente.registry import Ingress, PluginContext
 
-__all__ = ["FetchedMail", "ImapMailbox", "ImapSettings", "MailboxState", "SmtpSettings", "send"]
+log = structlog.get_logger("agente.channel.imap")
+
+__all__ = [
+    "FetchedMail",
+    "ImapChannel",
+    "ImapChannelSettings",
+    "ImapMailbox",
+    "ImapSettings",
+    "MailboxState",
+    "SmtpSettings",
+    "send",
+]
 
 _NS = "email.imap"
 
@@ -203,3 +220,227 @@ async def send(settings: SmtpSettings, message: EmailMessage) -> None:
         password=settings.password,
         timeout=settings.timeout,
     )
+
+
+# ------------------------------------------------------------------------------- the channel
+
+
+class ImapChannelSettings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    """Variables ``AGENTE_IMAP_*``: one mailbox, read over IMAP and answered over SMTP.
+
+    The SMTP account defaults to the IMAP one (a Gmail app password serves both)."""
+
+    host: str
+    """The IMAP server (``imap.gmail.com`` for Gmail)."""
+    username: str
+    """The IMAP login, usually the mailbox's address."""
+    password: Secret
+    """The IMAP password (for Gmail, an app password)."""
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 993
+    security: Literal["ssl", "starttls", "none"] = "ssl"
+    """``ssl`` (implicit TLS, port 993), ``starttls`` (143) or ``none`` (loopback tests only)."""
+    folder: str = "INBOX"
+    sent_folder: str = "Sent"
+    """Where a copy of each reply is appended for staff; empty for servers that keep their own
+    copy (Gmail does)."""
+    address: str | None = None
+    """The address replies come from; the username when unset."""
+    hotel: str | None = None
+    """The hotel id; unset, the hotel whose ``channels.email`` is the address."""
+    from_name: str | None = None
+    """The name on replies; the hotel's name when unset."""
+    smtp_host: str | None = None
+    """The SMTP server; the IMAP host when unset."""
+    smtp_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 587
+    smtp_security: Literal["ssl", "starttls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: Secret | None = None
+    idle: bool = True
+    """Wait for mail with IMAP IDLE (when the server offers it) between polls."""
+    poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    """The longest wait between two reads of the mailbox, IDLE or not."""
+    rescan_days: Annotated[int, msgspec.Meta(ge=1)] = 7
+    max_attachment_bytes: Annotated[int, msgspec.Meta(ge=1)] = 16 * 1024 * 1024
+    replies_per_hour: Annotated[int, msgspec.Meta(ge=1)] = 20
+    """Mails to one address in an hour before the rest wait for staff (a loop breaker)."""
+    timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
+
+
+class ImapChannel(MailChannel):
+    """The ``imap`` channel: reads the mailbox in the worker (IDLE, polling as the fallback),
+    answers over SMTP and keeps a copy in the Sent folder."""
+
+    name = "imap"
+
+    def __init__(self, settings: ImapChannelSettings, ctx: PluginContext) -> None:
+        super().__init__(clock=ctx.clock, store=ctx.store, state=ctx.state, hotels=ctx.hotels,
+                         documents=ctx.documents)  # fmt: skip
+        s = settings
+        self.settings = s
+        self.address = (s.address or s.username).lower()
+        self.hotel_setting = s.hotel
+        self.from_name = s.from_name
+        self.replies_per_hour = s.replies_per_hour
+        self.imap = ImapSettings(host=s.host, port=s.port, security=s.security,
+                                 username=s.username, password=s.password.reveal(),
+                                 folder=s.folder, rescan_days=s.rescan_days,
+                                 timeout=s.timeout)  # fmt: skip
+        password = s.smtp_password or s.password
+        self.smtp = SmtpSettings(host=s.smtp_host or s.host, port=s.smtp_port,
+                                 security=s.smtp_security, username=s.smtp_username or s.username,
+                                 password=password.reveal(), timeout=s.timeout)  # fmt: skip
+        self.mailbox = ImapMailbox(self.imap, ctx.state, own_addresses=frozenset({self.address}),
+                                   max_attachment_bytes=s.max_attachment_bytes)  # fmt: skip
+        self._idle: Any = None
+        self.polls = 0
+
+    # -------------------------------------------------------------------- inbound
+
+    async def poll_once(self, ingress: Ingress) -> int:
+        """Read new mail, store it in the inbox, then advance the stored UID; new messages."""
+        hotel = await self.hotel()
+        batch, new_state, version = await self.mailbox.fetch_new(self.clock.now().date())
+        messages = [await self.inbound(hotel.id, f.provider_id, f.mail, f.error) for f in batch]
+        accepted = 0
+        if messages:
+            result = await ingress.accept(messages)
+            accepted = len(result.accepted)
+        if not await self.mailbox.commit(new_state, version):
+            log.info("mailbox_state_raced", mailbox=self.mailbox.key)
+        self.polls += 1
+        return accepted
+
+    async def run(self, stop: asyncio.Event, *, ingress: Ingress) -> None:
+        """Until ``stop``: read the mailbox, then wait for the server's push (IDLE) or the poll
+        interval; connection errors back off and reconnect."""
+        failures = 0
+        log.info("mailbox_watch_started", channel=self.name, mailbox=self.mailbox.key)
+        while not stop.is_set():
+            try:
+                await self.poll_once(ingress)
+                failures = 0
+                if self.settings.idle:
+                    await self._idle_wait(stop, self.settings.poll_seconds)
+                else:
+                    await _sleep(stop, self.settings.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                log.warning("mailbox_failed", channel=self.name, error=str(exc)[:300],
+                            failures=failures)  # fmt: skip
+                await self._close_idle()
+                await _sleep(stop, min(300.0, 2.0**failures))
+        await self._close_idle()
+
+    async def _idle_wait(self, stop: asyncio.Event, timeout: float) -> None:
+        """Wait in IDLE on a dedicated connection until the server announces mail, ``timeout``
+        passes or ``stop`` is set; without IDLE on the server, just wait."""
+        if self._idle is None:
+            self._idle = await self._connect()
+            await _ok(self._idle.select(self.imap.folder), "SELECT")
+        client = self._idle
+        if not client.has_capability("IDLE"):
+            await _sleep(stop, timeout)
+            return
+        idle = await client.idle_start(timeout=timeout + 5)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while not stop.is_set():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                push = asyncio.ensure_future(client.wait_server_push(remaining))
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({push, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                stopper.cancel()
+                if not push.done():
+                    push.cancel()
+                    break
+                try:
+                    lines = push.result()
+                except TimeoutError:
+                    break
+                if any(b"EXISTS" in _bytes(line) for line in lines or []):
+                    break  # new mail: read it
+        finally:
+            client.idle_done()
+            try:
+                await asyncio.wait_for(idle, 10)
+            except Exception:
+                await self._close_idle()
+
+    async def _connect(self) -> Any:
+        import aioimaplib
+
+        s = self.imap
+        if s.security == "ssl":
+            client = aioimaplib.IMAP4_SSL(host=s.host, port=s.port, timeout=s.timeout,
+                                          ssl_context=ssl.create_default_context())  # fmt: skip
+        else:
+            client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout)
+        await client.wait_hello_from_server()
+        if s.security == "starttls":
+            await _ok(client.starttls(ssl.create_default_context()), "STARTTLS")
+        await _ok(client.login(s.username, s.password), "LOGIN")
+        return client
+
+    async def _close_idle(self) -> None:
+        client, self._idle = self._idle, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.logout(), 5)
+
+    async def ping(self) -> None:
+        client = await self._connect()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.logout(), 5)
+
+    # -------------------------------------------------------------------- outbound
+
+    async def deliver(self, mail: EmailMessage, thread: ThreadInfo | None) -> None:
+        """Submit over SMTP, then keep a copy in the Sent folder (a failed copy is logged: the
+        guest has the answer either way)."""
+        import aiosmtplib
+
+        try:
+            await send(self.smtp, mail)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise PermanentChannelError(f"recipient refused: {exc}") from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise ChannelError(f"SMTP authentication failed: {exc.code}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise ChannelError(f"SMTP failed: {type(exc).__name__}: {exc}") from exc
+        if self.settings.sent_folder:
+            try:
+                client = await self._connect()
+                try:
+                    await self._append(client, mail.as_bytes(), self.settings.sent_folder)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(client.logout(), 5)
+            except Exception as exc:
+                log.warning("sent_copy_failed", folder=self.settings.sent_folder,
+                            error=str(exc)[:200])  # fmt: skip
+
+    async def _append(self, client: Any, raw: bytes, folder: str) -> None:
+        """APPEND, creating the folder once when the server answers TRYCREATE (RFC 3501)."""
+        response = await client.append(raw, mailbox=folder, flags="(\\Seen)")
+        if response.result != "OK" and any(b"TRYCREATE" in _bytes(x) for x in response.lines):
+            await _ok(client.create(folder), "CREATE")
+            response = await client.append(raw, mailbox=folder, flags="(\\Seen)")
+        if response.result != "OK":
+            raise ImapError(f"APPEND failed: {response.lines[-1:]!r}")
+
+    async def aclose(self) -> None:
+        await self._close_idle()
+
+
+def _bytes(line: object) -> bytes:
+    return bytes(line) if isinstance(line, (bytes, bytearray)) else str(line).encode()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
