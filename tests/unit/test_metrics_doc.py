@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from agente_channel_email.gmail import GmailMetrics
 from prometheus_client import CollectorRegistry
 
 from agente.flags import FlagService
@@ -23,6 +24,7 @@ def declared() -> dict[str, tuple[str, set[str]]]:
     plugins = CollectorRegistry()
     WhatsAppMetrics.create(plugins)
     QloAppsMetrics.create(plugins)
+    GmailMetrics.create(plugins)
     out = {}
     for registry in (metrics.registry, plugins):
         for family in registry.collect():

@@ -428,7 +428,8 @@ class ImapChannel(MailChannel):
         """APPEND, creating the folder once when the server answers TRYCREATE (RFC 3501)."""
         response = await client.append(raw, mailbox=folder, flags="(\\Seen)")
         if response.result != "OK" and any(b"TRYCREATE" in _bytes(x) for x in response.lines):
-            await _ok(client.create(folder), "CREATE")
+            # another send may create it at the same moment: its CREATE failing is fine
+            await client.create(folder)
             response = await client.append(raw, mailbox=folder, flags="(\\Seen)")
         if response.result != "OK":
             raise ImapError(f"APPEND failed: {response.lines[-1:]!r}")
