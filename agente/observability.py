@@ -51,6 +51,7 @@ ALERTS: dict[str, str] = {
     "WhatsAppWebhookFailures": "whatsapp-webhook-failures.md",
     "DeadLettersGrowing": "dead-letters-growing.md",
     "OutboxBacklog": "outbox-backlog.md",
+    "EmailMailboxStale": "email-mailbox-stale.md",
 }
 
 
@@ -275,6 +276,15 @@ def rules(settings: RenderSettings) -> dict[str, Any]:
             summary="Replies are waiting in the outbox",
             description="The outbox holds replies older than 5 minutes or more than 500 of "
             "them: a channel is failing or no worker is sending.",
+        ),
+        _alert(
+            settings, "EmailMailboxStale",
+            "time() - max by (channel) (email_mailbox_last_read_timestamp_seconds) > 900",
+            for_="5m", severity="warning",
+            summary="A mailbox has not been read for 15 minutes",
+            description="The e-mail channel has not read its mailbox successfully for 15 "
+            "minutes: guests' mail is waiting unanswered (a wrong password, a server away, "
+            "a revoked Gmail token, or no worker running).",
         ),
     ]  # fmt: skip
     return {

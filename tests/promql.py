@@ -75,6 +75,9 @@ def _names(registry: CollectorRegistry) -> set[str]:
 
 def exported_metrics() -> set[str]:
     """Every series name the app and its plugins can expose, from the real declarations."""
+    from agente_channel_email.channel import email_metrics
+    from agente_channel_email.gmail import GmailMetrics
+
     from agente.flags import FlagService
     from agente.metrics import Metrics
     from agente.testing import FrozenClock
@@ -86,6 +89,8 @@ def exported_metrics() -> set[str]:
     plugins = CollectorRegistry()
     WhatsAppMetrics.create(plugins)
     QloAppsMetrics.create(plugins)
+    GmailMetrics.create(plugins)
+    email_metrics(plugins)
     return _names(metrics.registry) | _names(plugins)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from agente_channel_email.channel import email_metrics
 from agente_channel_email.gmail import GmailMetrics
 from prometheus_client import CollectorRegistry
 
@@ -25,6 +26,7 @@ def declared() -> dict[str, tuple[str, set[str]]]:
     WhatsAppMetrics.create(plugins)
     QloAppsMetrics.create(plugins)
     GmailMetrics.create(plugins)
+    email_metrics(plugins)
     out = {}
     for registry in (metrics.registry, plugins):
         for family in registry.collect():

@@ -26,6 +26,7 @@ ALERTS = {
     "whatsapp-webhook-failures.md": "WhatsAppWebhookFailures",
     "dead-letters-growing.md": "DeadLettersGrowing",
     "outbox-backlog.md": "OutboxBacklog",
+    "email-mailbox-stale.md": "EmailMailboxStale",
 }
 OTHER_PAGES = [
     "whatsapp-not-receiving.md",
@@ -44,13 +45,22 @@ RECORDING_RULES = recording_rules()
 APP_ENV = {
     "AGENTE_ENV": "test",
     "AGENTE_DATABASE_URL": "sqlite+aiosqlite:///runbooks-never-opened.db",
-    "AGENTE_CHANNELS": "webchat,whatsapp",
+    "AGENTE_CHANNELS": "webchat,whatsapp,imap,gmail",
     "AGENTE_PMS": "mock,qloapps",
     "AGENTE_WHATSAPP_ACCESS_TOKEN": "token",
     "AGENTE_WHATSAPP_APP_SECRET": "secret",
     "AGENTE_WHATSAPP_VERIFY_TOKEN": "verify",
     "AGENTE_QLOAPPS_BASE_URL": "http://127.0.0.1:9",
     "AGENTE_QLOAPPS_API_KEY": "key",
+    "AGENTE_IMAP_HOST": "127.0.0.1",
+    "AGENTE_IMAP_USERNAME": "front@hotel.test",
+    "AGENTE_IMAP_PASSWORD": "secret",
+    "AGENTE_GMAIL_CLIENT_ID": "client",
+    "AGENTE_GMAIL_CLIENT_SECRET": "secret",
+    "AGENTE_GMAIL_REFRESH_TOKEN": "refresh",
+    "AGENTE_GMAIL_ADDRESS": "front@hotel.test",
+    "AGENTE_GMAIL_PUSH_AUDIENCE": "https://agente.example/webhooks/gmail",
+    "AGENTE_GMAIL_PUSH_SERVICE_ACCOUNT": "push@example.iam.gserviceaccount.com",
 }
 
 PROMQL_WORDS = {

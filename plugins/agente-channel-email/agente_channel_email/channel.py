@@ -18,12 +18,15 @@ Outbound: mail has no buttons or lists (``interactive = False``), and a turn is 
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import msgspec
 import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from agente.domain import (
     InboundMessage,
@@ -44,13 +47,47 @@ if TYPE_CHECKING:
     from agente.domain import Hotel
     from agente.ports import Clock, Documents, HotelLookup, PluginState, Store
 
-__all__ = ["MailChannel", "ThreadInfo", "body_text", "coalesce", "provider_id_of"]
+__all__ = [
+    "EmailMetrics",
+    "MailChannel",
+    "ThreadInfo",
+    "body_text",
+    "coalesce",
+    "email_metrics",
+    "provider_id_of",
+]
 
 log = structlog.get_logger("agente.channel.email")
 
 _THREADS = "email.thread"
 #: attachments that may be a payment proof (what the dialogue reads as "the guest sent a file")
 _PROOF_TYPES = ("application/pdf", "image/")
+
+
+@attrs.frozen
+class EmailMetrics:
+    """What both mail channels report: when each last read its mailbox, and its failures."""
+
+    last_read: Gauge
+    failures: Counter
+
+
+_METRICS: weakref.WeakKeyDictionary[CollectorRegistry, EmailMetrics] = weakref.WeakKeyDictionary()
+
+
+def email_metrics(registry: CollectorRegistry | None) -> EmailMetrics:
+    """The mail metrics of ``registry``, declared once even with both channels enabled."""
+    r = registry if registry is not None else CollectorRegistry()
+    if r not in _METRICS:
+        _METRICS[r] = EmailMetrics(
+            last_read=Gauge("email_mailbox_last_read_timestamp_seconds",
+                            "When the channel last read its mailbox successfully (Unix time).",
+                            ["channel"], registry=r, multiprocess_mode="max"),
+            failures=Counter("email_mailbox_failures_total",
+                             "Failed reads of the mailbox (connection, login, API, sync).",
+                             ["channel"], registry=r),
+        )  # fmt: skip
+    return _METRICS[r]
 
 
 class ThreadInfo(msgspec.Struct, frozen=True, kw_only=True):

@@ -39,7 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from agente.errors import ChannelError, PermanentChannelError
 from agente.mail import InboundEmail, MailRejected, parse_email
 from agente.settings import Secret
-from agente_channel_email.channel import MailChannel, ThreadInfo
+from agente_channel_email.channel import MailChannel, ThreadInfo, email_metrics
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -147,9 +147,11 @@ class GmailMetrics:
             syncs=Counter("gmail_syncs_total", "Mailbox syncs by kind (history, full) and "
                           "outcome.", ["kind", "outcome"], registry=r),
             connected=Gauge("gmail_connected", "1 while the mailbox's OAuth refresh works, 0 "
-                            "after invalid_grant (reconnect it).", registry=r),
+                            "after invalid_grant (reconnect it).", registry=r,
+                            multiprocess_mode="mostrecent"),
             watch_expiration=Gauge("gmail_watch_expiration_timestamp_seconds",
-                                   "When the Gmail watch expires (Unix time).", registry=r),
+                                   "When the Gmail watch expires (Unix time).", registry=r,
+                                   multiprocess_mode="max"),
         )  # fmt: skip
 
 
@@ -268,6 +270,7 @@ class GmailChannel(MailChannel):
         self.from_name = settings.from_name
         self.replies_per_hour = settings.replies_per_hour
         self.metrics = GmailMetrics.create(ctx.registry)
+        self.mail_metrics = email_metrics(ctx.registry)
         self.api = GmailApi(settings, self.metrics)
         self.wake = asyncio.Event()
         self._sync_lock = asyncio.Lock()
@@ -529,13 +532,17 @@ class GmailChannel(MailChannel):
                 if pushes != seen or loop.time() - last_sync >= self.settings.safety_sync_seconds:
                     await self.sync(ingress)
                     last_sync, seen = loop.time(), pushes
+                    now = self.clock.now().timestamp()
+                    self.mail_metrics.last_read.labels(self.name).set(now)
                 failures = 0
             except Disconnected as exc:
+                self.mail_metrics.failures.labels(self.name).inc()
                 log.error("gmail_disconnected", reason=exc.reason,
                           action="reconnect the mailbox (a new refresh token)")  # fmt: skip
                 wait = 300.0
             except Exception as exc:
                 failures += 1
+                self.mail_metrics.failures.labels(self.name).inc()
                 log.warning("gmail_sync_failed", error=str(exc)[:300], failures=failures)
                 self.metrics.syncs.labels("history", "error").inc()
                 wait = min(300.0, 2.0**failures)

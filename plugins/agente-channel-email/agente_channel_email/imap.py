@@ -28,7 +28,7 @@ import structlog
 from agente.errors import ChannelError, PermanentChannelError
 from agente.mail import InboundEmail, MailRejected, parse_email
 from agente.settings import Secret
-from agente_channel_email.channel import MailChannel, ThreadInfo
+from agente_channel_email.channel import MailChannel, ThreadInfo, email_metrics
 
 if TYPE_CHECKING:
     from agente.ports import PluginState
@@ -293,6 +293,7 @@ class ImapChannel(MailChannel):
                                    max_attachment_bytes=s.max_attachment_bytes)  # fmt: skip
         self._idle: Any = None
         self.polls = 0
+        self.metrics = email_metrics(ctx.registry)
 
     # -------------------------------------------------------------------- inbound
 
@@ -308,6 +309,7 @@ class ImapChannel(MailChannel):
         if not await self.mailbox.commit(new_state, version):
             log.info("mailbox_state_raced", mailbox=self.mailbox.key)
         self.polls += 1
+        self.metrics.last_read.labels(self.name).set(self.clock.now().timestamp())
         return accepted
 
     async def run(self, stop: asyncio.Event, *, ingress: Ingress) -> None:
@@ -327,6 +329,7 @@ class ImapChannel(MailChannel):
                 raise
             except Exception as exc:
                 failures += 1
+                self.metrics.failures.labels(self.name).inc()
                 log.warning("mailbox_failed", channel=self.name, error=str(exc)[:300],
                             failures=failures)  # fmt: skip
                 await self._close_idle()

@@ -333,3 +333,24 @@ async def test_the_worker_waits_in_idle_and_answers_new_mail_at_once(
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+async def test_a_failing_mailbox_is_counted_and_retried_not_fatal(
+    make_deps: MakeDeps, dovecot: Dovecot, smtp: tuple[Capture, int]
+) -> None:
+    deps = await make_deps(AGENTE_IMAP_PASSWORD="wrong-password")
+    registry = deps.metrics.registry
+    stop = asyncio.Event()
+    task = asyncio.create_task(deps.channels["imap"].run(stop, ingress=deps.ingress))  # type: ignore[attr-defined]
+    await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.wait_for(task, 10)  # the loop backs off and stops cleanly
+    failures = registry.get_sample_value("email_mailbox_failures_total", {"channel": "imap"})
+    assert failures is not None and failures >= 1
+    last = "email_mailbox_last_read_timestamp_seconds"
+    assert registry.get_sample_value(last, {"channel": "imap"}) is None
+
+    good = await make_deps()
+    await turn(good)
+    read_at = good.metrics.registry.get_sample_value(last, {"channel": "imap"})
+    assert read_at is not None and read_at > 0
