@@ -550,6 +550,77 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- backups
+
+
+def _backup_target(settings: Any, where: str | None) -> Any:
+    from agente.backup import destination
+
+    return destination(where or settings.backup_to, endpoint_url=settings.backup_s3_endpoint_url,
+                       region=settings.backup_s3_region)  # fmt: skip
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from agente.backup import as_json, backup, describe_result
+    from agente.settings import load_settings
+
+    settings = load_settings(_env())
+    result = asyncio.run(
+        backup(settings.database_url, _backup_target(settings, args.to),
+               keep_daily=settings.backup_keep_daily, keep_weekly=settings.backup_keep_weekly,
+               max_age_days=settings.backup_max_age_days)
+    )  # fmt: skip
+    print(as_json(result) if args.json else describe_result(result))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agente.backup import LocalDestination, as_json, describe_restore, restore
+    from agente.settings import load_settings, redact_url
+
+    settings = load_settings(_env())
+    name, folder = args.name, None
+    if name and Path(name).is_file():  # a path to the archive itself
+        path = Path(name)
+        source: Any = LocalDestination(path.parent)
+        name, folder = path.name, ""
+    else:
+        source = _backup_target(settings, args.source)
+    result = asyncio.run(restore(settings.database_url, source, name, folder=folder,
+                                 force=args.force))  # fmt: skip
+    print(as_json(result) if args.json else describe_restore(result))
+    if not result.complete:
+        return _fail(f"{redact_url(settings.database_url)}: rows are missing after the restore", 1)
+    print(f"{redact_url(settings.database_url)} is ready: start the service", file=sys.stderr)
+    return 0
+
+
+def cmd_maintenance(args: argparse.Namespace) -> int:
+    from agente.deps import build_deps
+    from agente.maintenance import run_maintenance
+    from agente.settings import load_settings
+
+    env = _env()
+    settings = load_settings(env)
+
+    async def _run() -> Any:
+        deps = build_deps(settings, env)
+        try:
+            return await run_maintenance(deps.db, deps.messages, deps.clock, settings,
+                                         dry_run=args.dry_run, vacuum=not args.no_vacuum)  # fmt: skip
+        finally:
+            await deps.close()
+
+    report = asyncio.run(_run())
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(report), indent=2))
+    else:
+        print("\n".join(report.lines()))
+    return 0
+
+
 def cmd_hotels(args: argparse.Namespace) -> int:
     from agente.deps import build_deps
     from agente.hotels import load_hotels_file, seed_hotels
@@ -766,6 +837,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("revision", nargs="?")
     p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("backup", help="back up the database and its stored media (dir or S3)")
+    p.add_argument("--to", help="a directory or s3://bucket/prefix (default AGENTE_BACKUP_TO)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "restore", help="restore a backup: checksums checked, migrations run, rows counted"
+    )
+    p.add_argument("name", nargs="?",
+                   help="the backup's file name, or a path to it (default: the latest)")  # fmt: skip
+    p.add_argument("--from", dest="source",
+                   help="a directory or s3://bucket/prefix (default AGENTE_BACKUP_TO)")  # fmt: skip
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that already holds data")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "maintenance",
+        help="weekly: retention, personal data of closed conversations, leases, VACUUM",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="count what would be done, change nothing"
+    )
+    p.add_argument("--no-vacuum", action="store_true", help="skip VACUUM (ANALYZE)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_maintenance)
 
     p = sub.add_parser("hotels", help="seed or list hotels")
     p.add_argument("action", choices=["seed", "list"])

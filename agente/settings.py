@@ -134,6 +134,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     """Lowest log level written."""
     log_format: Literal["auto", "json", "console"] = "auto"
     """``auto`` is console on a terminal and JSON otherwise."""
+    backup_to: str = "backups"
+    """Where ``agente backup`` stores and ``agente restore`` looks: a directory (``daily/`` and
+    ``weekly/`` under it) or ``s3://bucket/prefix``."""
+    backup_keep_daily: Positive = 7
+    """Daily backups kept (the newest ones)."""
+    backup_keep_weekly: Annotated[int, msgspec.Meta(ge=0)] = 4
+    """Weekly backups kept (the first backup of each ISO week)."""
+    backup_max_age_days: Annotated[int, msgspec.Meta(ge=0)] = 90
+    """Backups older than this are deleted whatever the counts (0: no age limit)."""
+    backup_s3_endpoint_url: str | None = None
+    """An S3-compatible endpoint (MinIO, R2, Tigris …); unset, AWS S3."""
+    backup_s3_region: str | None = None
+    """The bucket's region, when the endpoint needs one."""
+    retention_messages_days: Positive = 180
+    """``agente maintenance`` deletes handled messages, sent replies and replayed dead letters
+    older than this."""
+    retention_logs_days: Positive = 365
+    """``agente maintenance`` deletes audit-log entries and read staff notifications older than
+    this."""
+    retention_pii_days: Positive = 90
+    """``agente maintenance`` removes guests' names, phones, e-mails and message texts from
+    conversations closed (no message, no open booking) for this long."""
 
 
 def read_environment(
