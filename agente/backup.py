@@ -33,6 +33,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import socket
 import sqlite3
@@ -212,10 +213,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _libpq(url: str) -> str:
-    """SQLAlchemy's URL as libpq (pg_dump, pg_restore) reads it."""
-    scheme, _, rest = url.partition("://")
-    return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """SQLAlchemy's URL as libpq (pg_dump, pg_restore) reads it, and the environment for the
+    tool: the password goes in ``PGPASSWORD``, never on a command line that ``ps`` shows."""
+    parsed = sa.engine.make_url(url)
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = str(parsed.password)
+    query = dict(parsed.query)
+    if "ssl" in query and "sslmode" not in query:  # asyncpg's name for libpq's sslmode
+        query["sslmode"] = query.pop("ssl")
+    plain = parsed._replace(drivername="postgresql", password=None).set(query=query)
+    return plain.render_as_string(hide_password=False), env
 
 
 def _sqlite_path(url: str) -> Path:
@@ -292,9 +301,10 @@ async def _dump_postgres(url: str, workdir: Path) -> tuple[Path, dict[str, int],
             revision = await conn.run_sync(_revision)
             media = await conn.run_sync(_documents_bytes)
             # pg_dump reads the very snapshot the counts were taken in, while we hold it open
+            target, env = _libpq(url)
             await _run(pg_dump, "--format=custom", "--compress=6", "--no-owner",
                        "--no-privileges", f"--snapshot={snapshot}", f"--file={out}",
-                       _libpq(url))  # fmt: skip
+                       target, env=env)  # fmt: skip
             await conn.execute(sa.text("COMMIT"))
     finally:
         await engine.dispose()
@@ -508,9 +518,10 @@ async def restore(url: str, source: Destination, name: str | None = None, *,
             raise BackupError("the target database already holds data; restoring would replace "
                               "it: pass --force if that is what you want")  # fmt: skip
         if kind == "postgresql":
+            libpq, env = _libpq(url)
             await _run(_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",
                        "--no-privileges", "--single-transaction", "--exit-on-error",
-                       f"--dbname={_libpq(url)}", str(dump))  # fmt: skip
+                       f"--dbname={libpq}", str(dump), env=env)  # fmt: skip
         else:
             target = _sqlite_path(url)
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -184,3 +184,11 @@ def test_backup_to_s3_and_restore_from_it_on_the_command_line(tmp_path: Path, s3
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "hotels" in restored.stdout and "MISSING" not in restored.stdout
     assert asyncio.run(holds_data(fresh["AGENTE_DATABASE_URL"]))
+
+
+def test_the_database_password_never_reaches_a_command_line() -> None:
+    from agente.backup import _libpq
+
+    target, env = _libpq("postgresql+asyncpg://agente:s3cr%40t@db.internal:5432/agente?ssl=require")
+    assert target == "postgresql://agente@db.internal:5432/agente?sslmode=require"
+    assert "s3cr" not in target and env["PGPASSWORD"] == "s3cr@t"
