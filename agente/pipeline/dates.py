@@ -137,7 +137,8 @@ _PREFIXES = (
     "on", "de", "a", "ao", "desde", "hasta", "from", "to", "entre", "y", "e", "and", "ate",
     "para el", "pro dia", "para o dia", "pra o dia", "a partir del", "a partir de", "a partir do",
     "starting", "starting on", "starting the", "till", "until", "-", "dias", "os dias",
-    "los dias", "nos dias", "entre os dias", "entre los dias",
+    "los dias", "nos dias", "entre os dias", "entre los dias", "between", "between the",
+    "for", "for the",
 )  # fmt: skip
 _STRONG_PREFIXES = frozenset(
     {
@@ -208,7 +209,12 @@ _LEAVE_PAIRS = frozenset(
      ("check", "out"), ("a", "ir")}
 )  # fmt: skip
 _ARTICLES = frozenset({"el", "la", "o", "the", "on", "dia", "no", "na"})
-_INSTEAD_FILLERS = frozenset({"de", "del", "do", "da", "el", "the", "dia", "of"})
+_INSTEAD_FILLERS = frozenset({
+    "de", "del", "do", "da", "el", "the", "dia", "of",
+    # "en vez de irnos el 12", "instead of leaving on the 12th": the date the guest drops
+    "irnos", "irme", "salir", "llegar", "venir", "volver", "sair", "chegar", "ir", "voltar",
+    "leaving", "arriving", "coming", "on",
+})  # fmt: skip
 _INSTEAD_PAIRS = frozenset({("en", "vez"), ("en", "lugar"), ("em", "vez"), ("ao", "inves")})
 _MORNING_OR_BYE = frozenset({"la", "esta", "cada", "da", "hasta", "until", "vemos", "ate"})
 _WEATHER_WORDS = _words(
@@ -243,8 +249,8 @@ _CONTEXT_WORDS = (
 
 
 def _before(s: str, p: int) -> list[str]:
-    """The last (up to four) words before position ``p``."""
-    return s[max(0, p - 40) : p].split()[-4:]
+    """The last (up to five) words before position ``p``."""
+    return s[max(0, p - 48) : p].split()[-5:]
 
 
 def _is_leaving(before: list[str]) -> bool:
@@ -265,7 +271,7 @@ def _is_leaving(before: list[str]) -> bool:
 def _is_instead(before: list[str]) -> bool:
     """ "en vez del", "instead of the", "not the"…"""
     words = list(before)
-    for _ in range(3):
+    for _ in range(4):
         if words and words[-1] in _INSTEAD_FILLERS:
             words.pop()
     if not words:
@@ -681,21 +687,32 @@ def _numeric(s: str, m: re.Match[str]) -> _Mention | tuple[_Mention, _Mention] |
         return None
     end = m.end("o")
     # a bare day: "el 14", "the 21st"; weak ("del 10", "de 8") unless in a range
-    if not o and (start < 2 or s[start - 1] != " " or not s.endswith(_PREFIX_TAILS, 0, start)):
-        return None
+    pre = None
+    if not o and start >= 2 and s[start - 1] == " " and s.endswith(_PREFIX_TAILS, 0, start):
+        pre = _prefix(s, start)
+    if not o and pre is None:
+        ahead = _RANGE_AHEAD.match(s, end)
+        if ahead is None or ahead.group("m") not in MONTHS:
+            return None
+        # "12 a 15 de maio": a bare day that opens a range ending in a month counts in it
+        x = _Mention(start, end)
+        x.day, x.weak = day, True
+        return x
     if _END_RE.match(s, end) is None or _NOT_A_DAY_AFTER.match(s, end):
         return None
     x = _Mention(start, end)
     x.day = day
     if not o:
-        pre = _prefix(s, start)
-        if pre is None:
-            return None
         x.weak = pre not in _STRONG_PREFIXES
     return x
 
 
 _END_RE = re.compile(r"(?![\d/:a-z]|[.,]\d)")
+_RANGE_AHEAD = re.compile(
+    r"\s*(?:a|al|to|ate|hasta|till|until|-)\s*(?:el\s+|the\s+|o\s+)?\d{1,2}"
+    + _ORD
+    + r"\s+(?:de\s+|of\s+)?(?P<m>[a-z]+)"
+)
 
 
 def words_of(s: str) -> set[str]:

@@ -181,6 +181,7 @@ _REF_AFTER_KEYWORD = re.compile(
 )  # "4521", "RES-12345", "QX7-4410", "7781-B", "BK-2026-0091": three digits in a row somewhere
 _REF_HASH = re.compile(r"#\s?(?P<ref>[a-z0-9-]*\d{3,}[a-z0-9-]*)\b")
 _REF_DASH = re.compile(r"-\d{3,}[a-z0-9]*\b")
+_FILE_NAME = re.compile(r"[\w-]*\.(?:jpe?g|png|gif|webp|heic|pdf|docx?|txt)\b")
 _PHONE_AT = re.compile(r"\+?\d[\d .-]{6,18}\d(?![\d/]|[.,]\d)")
 _NOT_PHONE_BEFORE = _words(
     "cuit cuil dni cbu cvu alias cuenta tarjeta card cpf cnpj rg pasaporte passport documento"
@@ -199,7 +200,8 @@ _TIME_AT = re.compile(
     r"(?:\s*(?:de\s+la|da|por\s+la|a\s+la|in\s+the|at)\s+"
     r"(?P<q>manana|tarde|noche|madrugada|manha|noite|morning|afternoon|evening|night)\b)?"
     r"(?![\d/])(?!\s*(?:noches?|nights?|noites?|personas?|people|pessoas?|adult|hab|room|quarto"
-    r"|cuarto|dias?\b|days?\b|semana|week|mes|month|anos|years|min|nin|nen|chic|kid|crianc|%))"
+    r"|cuarto|dias?\b|days?\b|semana|week|mes\b|meses|month|anos|years|min|nin|nen|chic|kid"
+    r"|crianc|%))"
 )
 _TIME_PRE = _words("las as tipo pelas das at until till by around about before after like")
 _TIME_PRE_TAILS = (*(w + " " for w in _TIME_PRE), "la ")
@@ -233,7 +235,8 @@ _NIGHT_SKIP = frozenset(["sola", "solo", "single", "only", "unica", "so"])
 _NIGHT_NOT_BEFORE = _words(
     """extra additional otra otras another mais mas agregar agregarle agregamos sumar sumarle add
     adding extend extender alargar adicionar acrescentar sacar sacarle quitar quitarle restar
-    remove removing drop cut tirar reducir tirar cortar tirar diminuir"""
+    remove removing drop cut tirar reducir tirar cortar tirar diminuir shorten shortening
+    lengthen by acortar encurtar"""
 )  # "quiero agregar/sacar una noche": a change to a booking, not its length
 _MORE_AFTER = re.compile(r"\s*(?:mas|extra|more|a\s+mais|adicional|additional)\b")
 _ADULT_NOUNS = frozenset(["adultos", "adulto", "adults", "adult", "mayores", "grownups", "grandes"])
@@ -270,6 +273,12 @@ _AGE_APART = re.compile(
     r"\b(?:(?:he|she)(?:'s|\s+is)|(?:tiene|tem)|(?:of|de)\s+(?:age|edad|idade))\s+(\d{1,2})\b"
     r"(?!\s*(?:/|-|noche|night|noite|dia|day|de\s+\w+|am|pm|h\b))"
 )
+_KIDS_ARE = re.compile(
+    r"\b(?:kids|children|chicos|chicas|nenes|ninos|ninas|hijos|hijas|criancas|filhos|filhas"
+    r"|meninos|meninas|boys|girls)\s+(?:are|son|tienen|tem|sao)\s+"
+    r"(?P<ages>\d{1,2}(?:\s*(?:,|y|e|and|&)\s*\d{1,2})+)(?!\s*(?:/|-|noche|night|noite|dia|day"
+    r"|am|pm|h\b|hs\b|:))"
+)
 _YEAR_OLD = re.compile(
     r"\b(?:(my|our|mi|un|una|a|an)\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
 )
@@ -296,10 +305,11 @@ _ROOM_ADJECTIVES = _words(
 )
 _GUEST_WORDS = _words(
     """somos seriamos seremos vamos viajamos we we're we'll there son seran serian sao total grupo
-    group party family familia para pra for"""
+    group party family familia para pra for quedariamos quedaremos entran caben cabem entram"""
 )
 _GUESTS_AT = re.compile(
-    r"(?:somos|seriamos|seremos|vamos\s+a\s+ser|viajamos|we\s+are|we're|we'll\s+be"
+    r"(?:somos|seriamos|seremos|vamos\s+a\s+ser|vamos\s+ser|viajamos|quedariamos|quedaremos"
+    r"|entran|caben|cabem|entram|we\s+are|we're|we'll\s+be"
     r"|we\s+will\s+be|there\s+are|there\s+will\s+be|somos\s+em|seremos\s+em|seriamos\s+em"
     r"|vamos\s+em|son|seran|serian|sao|total\s+de|en\s+total|grupo\s+de|group\s+of|party\s+of"
     r"|family\s+of|familia\s+de|para|pra|for)\s+"
@@ -345,10 +355,12 @@ _ALONE = re.compile(
 
 _ROOM_WORDS: dict[str, str] = {
     "camas": "twin", "beds": "twin", "twin": "twin", "twins": "twin",
-    "doble": "double", "dobles": "double", "double": "double", "matrimonial": "double",
+    "doble": "double", "dobles": "double", "double": "double", "doubles": "double",
+    "matrimonial": "double",
     "matrimoniales": "double", "queen": "double", "king": "double", "duplo": "double",
     "duplos": "double", "dupla": "double", "duplas": "double", "casal": "double",
-    "individual": "single", "individuales": "single", "single": "single", "singles": "single",
+    "individual": "single", "individuales": "single", "individuais": "single",
+    "single": "single", "singles": "single",
     "solteiro": "single", "simple": "single", "simples": "single", "sencilla": "single",
     "triple": "triple", "triples": "triple", "triplo": "triple", "tripla": "triple",
     "triplos": "triple", "triplas": "triple",
@@ -371,14 +383,18 @@ _LEAVING = re.compile(
     r"|keep|quedarnos|quedarme|quedar|dejar|leave|leaving|irnos|ficar)\b"
 )
 _CHANGE = re.compile(
-    r"\b(?:cambi\w*|change|changing|switch\w*|troc\w*|mud\w*|pasar|pasarme|pasame|upgrade\w*)\b"
+    r"\b(?:cambi\w*|change|changing|switch\w*|troc\w*|mud\w*|pasar|pasarme|pasame|upgrade\w*"
+    r"|alter\w*|modific\w*|en\s+lugar\s+de|en\s+vez\s+de|em\s+vez\s+de|instead\s+of)\b"
 )
 
 # --- amenities ---------------------------------------------------------------------------
 
 _AMENITY_WORDS: dict[str, str] = {
     **dict.fromkeys(
-        _split("""desayuno desayunos desayunar desayunamos desayunan breakfast breakfasts cafe"""),
+        _split(
+            """desayuno desayunos desayunar desayunamos desayunan breakfast breakfasts cafe
+            pequeno-almoco almoco"""
+        ),
         "breakfast",
     ),
     **dict.fromkeys(
@@ -386,13 +402,13 @@ _AMENITY_WORDS: dict[str, str] = {
         "wifi",
     ),
     **dict.fromkeys(
-        _split("""pileta piletas pile piscina piscinas pool pools swimming"""),
+        _split("""pileta piletas pile piscina piscinas pscina pool pools swimming"""),
         "pool",
     ),
     **dict.fromkeys(
         _split(
             """cochera cocheras estacionamiento estacionar estacionamento parking garage garagem
-            aparcamiento car"""
+            aparcamiento car park"""
         ),
         "parking",
     ),
@@ -423,12 +439,22 @@ _AMENITY_WORDS: dict[str, str] = {
 }
 _AMENITY_WORD_SET = frozenset(_AMENITY_WORDS)
 _AMENITY_PHRASES = {
-    "cafe": re.compile(r"cafe\s+(?:d[aeo]\s+manha|incluso|incluido|includo)\b"),
+    "cafe": re.compile(
+        r"cafe\s+(?:d[aeo]\s+manha|incluso|incluido|includo)\b"
+        r"|(?<=com\s)cafe\b|(?<=sem\s)cafe\b"
+    ),
     "wi": re.compile(r"wi\s+fi\b"),
+    "almoco": re.compile(r"(?<=pequeno\s)almoco\b"),  # pt-PT breakfast, not lunch
+    "transfer": re.compile(r"transfer(?!\s+(?:me|us|you|my|this|the\s+call|to)\b)"),
     "air": re.compile(r"air\s?condition"),
     "ar": re.compile(r"ar\s+condicionado\b"),
     "aire": re.compile(r"aire(?!\s+libre)\b"),
     "car": re.compile(r"car\s+park\b"),
+    # to park a car (not a park nearby)
+    "park": re.compile(
+        r"park(?=\s+(?:a|my|our|the|your)?\s*(?:car|cars|van|vehicle|truck|bike|"
+        r"motorbike|motorcycle)s?\b)|(?<=to\s)park\b|(?<=can\s)park\b"
+    ),
     "lavado": re.compile(r"lavado\s+de\s+ropa\b"),
     "lavagem": re.compile(r"lavagem\s+de\s+roupa\b"),
     "airport": re.compile(r"airport\s+(?:pick\s?up|shuttle|transfer)"),
@@ -451,8 +477,9 @@ _BROKEN_BEFORE = re.compile(
 _TOPIC_WORDS: dict[str, str] = {
     **dict.fromkeys(
         _split(
-            """mascota mascotas perro perros perrito perritos perra perras gato gatos pet pets dog dogs
-            cat cats animal animales animais cachorro cachorros petfriendly"""
+            """mascota mascotas perro perros perrito perritos perra perras gato gatos gata gatas
+            gatinho gatinha gatito gatita pet pets dog dogs cat cats animal animales animais
+            cachorro cachorros cachorra cadela cadelas petfriendly"""
         ),
         "pets",
     ),
@@ -586,6 +613,8 @@ def _booking_ref(text: str, s: str, words: AbstractSet[str]) -> tuple[str | None
             start = m.start()
             while start > 0 and s[start - 1].isalpha():
                 start -= 1
+            if _FILE_NAME.match(s, m.end()):
+                continue  # "IMG-20270312-WA0003.jpg": a file's name
             if 2 <= m.start() - start <= 5 and (start == 0 or not s[start - 1].isalnum()):
                 found.append((start, m.end(), s[start : m.end()]))
                 break
@@ -704,6 +733,8 @@ def _time(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str 
         if hour > 23:
             continue
         values.append(f"{hour:02d}:{minute:02d}")
+        if _OR_HOUR.match(s, m.end()):
+            values.append("either")  # "at 10 or 11": two times, so none
         s = _blank(s, p, m.end())
     if not words.isdisjoint(_CLOCK_WORDS):
         for _, word in _hits(s, words, _CLOCK_WORDS):
@@ -719,6 +750,7 @@ def _time(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str 
 
 
 _INSTEAD = re.compile(r"\b(?:en vez de|en lugar de|instead of|rather than|em vez de|no lugar de)\b")
+_OR_HOUR = re.compile(r"\s+(?:or|o|ou)\s+(?:at\s+|a\s+las\s+|as\s+)?\d{1,2}(?![\d/])")
 
 
 def _nights(s: str, words: AbstractSet[str]) -> int | None:
@@ -797,6 +829,10 @@ def _people(
         m = _AGES_AT.match(s, p + len(noun))
         if m is not None:
             ages += _ages(m.group(), n)
+    if children is None and (kids := _KIDS_ARE.search(s)) is not None:
+        found = [int(a) for a in re.findall(r"\d{1,2}", kids.group("ages"))]
+        if all(a <= 17 for a in found):  # "the kids are 7 and 10": two children and their ages
+            children, ages = len(found), found
     if children and len(ages) < children:
         ages += [int(a) for a in _AGE_APART.findall(s) if int(a) <= 17][: children - len(ages)]
     if "old" in s:
@@ -855,10 +891,18 @@ def _people(
     return adults, children, ages, guests
 
 
+_OF_THE_BEFORE = _words(
+    """algum alguma alguns algumas nenhum nenhuma um uma cada qual quais todos todas muitos
+    varios dentro fora perto longe alem"""
+)  # pt "dos" is "of the" after these: "algum dos quartos"
+
+
 def _rooms(s: str, words: AbstractSet[str]) -> int | None:
     for p, _ in _hits(s, words, _ROOM_NOUNS):
         before = _previous(s, p, _ROOM_ADJECTIVES)
         if not before or before[-1] in _ARTICLES:
+            continue
+        if before[-1] == "dos" and len(before) >= 2 and before[-2] in _OF_THE_BEFORE:
             continue
         n = _value(before[-1])
         if n is not None and 2 <= n <= 50:  # "one room" is what every stay has: not a count
@@ -888,7 +932,8 @@ def _room_type(s: str, words: AbstractSet[str]) -> str | None:
                 last = before[-2]
             if not (last in _TWO or s.startswith(" separadas", end)):
                 continue
-        elif word in ("individual", "individuales", "solteiro", "simple", "simples", "single"):
+        elif word in ("individual", "individuales", "individuais", "solteiro", "simple", "simples",
+                      "single"):  # fmt: skip
             if last in ("cama", "camas", "de") and (len(before) < 2 or before[-2] != "quarto"):
                 continue  # "dos camas individuales", "duas camas de solteiro"
             if word.startswith("simple") and last not in _ROOM_NAMES and last not in _ROOM_ARTICLES:

@@ -780,3 +780,56 @@ def test_the_extractor_reads_no_clock_and_does_no_io(module: object) -> None:
     )  # fmt: skip
     for word in forbidden:
         assert word not in source, word
+
+
+# --- cases found on tests/nlu/dev4.jsonl --------------------------------------------------
+
+DEV4_CASES = [
+    # a bare day opening a range that ends in a month; "between"/"for" before a range
+    ("quero trocar a reserva 44817 pra 12 a 15 de maio", dt.date(2026, 3, 1),
+     {"check_in": "2026-05-12", "check_out": "2026-05-15", "nights": 3, "booking_ref": "44817"}),
+    ("is it possible between 10 and 15 of July?", dt.date(2026, 3, 1),
+     {"check_in": "2026-07-10", "check_out": "2026-07-15", "nights": 5}),
+    ("2 double rooms for 14 to 17 September", dt.date(2026, 3, 1),
+     {"check_in": "2026-09-14", "check_out": "2026-09-17", "nights": 3, "rooms": 2,
+      "room_type": "double"}),
+    ("a room for 2 to 3 people in July", dt.date(2026, 3, 1), {"guests": 3}),
+    # the date dropped after "en vez de <verb>"
+    ("la reserva 3390 la extendemos, en vez de irnos el 12 nos vamos el 14", dt.date(2026, 12, 1),
+     {"check_out": "2026-12-14", "booking_ref": "3390"}),
+    # the party said with other verbs
+    ("se suma una persona mas, quedariamos 4 en total", WED, {"guests": 4}),
+    ("vamos ser 4 e não 3, dá pra ajustar?", WED, {"guests": 4}),
+    ("en la familiar entran 5?", WED, {"guests": 5, "room_type": "family"}),
+    # children and their ages said apart
+    ("the kids are 7 and 10", WED, {"children": 2, "children_ages": [7, 10]}),
+    ("os filhos têm 5 e 8 anos", WED, {"children": 2, "children_ages": [5, 8]}),
+    # room types: plurals, pt singles, a change of room
+    ("do the doubles come with a king-size bed?", WED, {"room_type": "double"}),
+    ("os quartos individuais têm secretária?", WED, {"room_type": "single"}),
+    ("gostaria de alterar o quarto duplo da reserva RES-2231 para uma suíte", WED,
+     {"room_type": "suite", "booking_ref": "RES-2231"}),
+    ("en lugar de una doble necesitamos una triple", WED, {"room_type": "triple"}),
+    # pt "dos" is "of the", not two
+    ("algum dos quartos tem vista para o mar?", WED, {}),
+    # amenities: pt-PT breakfast, "com café", parking a car, a typo, not a call transfer
+    ("O pequeno-almoço está incluído?", WED, {"amenities": ["breakfast"]}),
+    ("preço do quarto triplo com café?", WED, {"room_type": "triple", "amenities": ["breakfast"]}),
+    ("how much extra to park a car?", WED, {"amenities": ["parking"]}),
+    ("is the hotel near the park?", WED, {}),
+    ("vcs tem pscina e academia?", WED, {"amenities": ["pool", "gym"]}),
+    ("transfer me to an agent", WED, {}),
+    # times: "14h mesmo" is a time; "10 or 11" is two, so none
+    ("o check-in é 14h mesmo?", WED, {"time": "14:00"}),
+    ("is checkout at 10 or 11?", WED, {}),
+    # a file's name is not a booking reference; shortening by a night is not a stay length
+    ("IMG-20270312-WA0003.jpg", WED, {}),
+    ("need to shorten my stay by one night", WED, {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "today", "expected"), DEV4_CASES)
+def test_cases_found_on_the_fourth_dev_set(
+    text: str, today: dt.date, expected: dict[str, Any]
+) -> None:
+    assert extract(text, today) == expected
