@@ -29,6 +29,7 @@ from agente.pms_kit import (
 if TYPE_CHECKING:
     from agente.domain import OutboundMessage
     from agente.ports import PluginState, Store
+    from agente.worker import Worker
 
 __all__ = [
     "CHECKS",
@@ -37,6 +38,7 @@ __all__ = [
     "FrozenClock",
     "MemoryPluginState",
     "conformance_tests",
+    "drain",
     "occupancies",
     "offer_problems",
     "plugin_state_contract",
@@ -167,3 +169,15 @@ async def plugin_state_contract(state: PluginState) -> None:
         *(state.put(ns, "race", str(i).encode(), expected_version=0) for i in range(8))
     )
     assert results.count(True) == 1, "exactly one of concurrent first writes wins"
+
+
+async def drain(worker: Worker, rounds: int = 40, idle_passes: int = 2) -> None:
+    """Let ``worker`` (``Deps.worker()``) handle the inbox and send the outbox until it has
+    found nothing to do ``idle_passes`` times in a row (a handled message may queue replies,
+    and a sent reply nothing more), or ``rounds`` passes."""
+    idle = 0
+    for _ in range(rounds):
+        done = await worker.run_inbox_once() + await worker.run_outbox_once()
+        idle = idle + 1 if not done else 0
+        if idle >= idle_passes:
+            return

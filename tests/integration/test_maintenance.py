@@ -25,7 +25,7 @@ from agente.adapters.sql import (
 from agente.domain import InboundMessage, Media
 from agente.maintenance import run_maintenance
 from agente.staff import confirm_deposit
-from agente.testing import FrozenClock
+from agente.testing import FrozenClock, drain
 from tests.conftest import run_cli
 
 PROOF = b"%PDF-1.4\n% comprobante de Ana Perez DNI 30123456\n%%EOF\n"
@@ -37,17 +37,7 @@ async def say(deps: Any, sender: str, text: str | None = None, media: Media | No
         sender_id=sender, kind="media" if media else "text", text=text, media=media,
     )  # fmt: skip
     await deps.ingress.accept([message])
-    await drain(deps)
-
-
-async def drain(deps: Any) -> None:
-    worker = deps.worker()
-    idle = 0
-    for _ in range(40):
-        done = await worker.run_inbox_once() + await worker.run_outbox_once()
-        idle = idle + 1 if not done else 0
-        if idle >= 2:
-            return
+    await drain(deps.worker())
 
 
 async def book(deps: Any, sender: str, name: str, email: str, start: dt.date) -> None:
@@ -82,7 +72,7 @@ async def test_maintenance_erases_closed_conversations_and_keeps_open_ones(
               Media(stored_key=key, mime_type="application/pdf", filename="comprobante.pdf"))  # fmt: skip
     (booking,) = await rows(deps, reservations)
     await confirm_deposit(deps.db, deps.messages, booking.client_reference, operator="front")
-    await drain(deps)
+    await drain(deps.worker())
     # Bruno only asks; Carla books and has not paid yet
     await say(deps, "bruno", "hola, tienen cochera? soy Bruno Diaz, bruno.diaz@example.com")
     await book(deps, "carla", "Carla Gomez", "carla.gomez@example.com", start)

@@ -129,20 +129,10 @@ class ImapMailbox:
     ) -> tuple[list[FetchedMail], MailboxState, int]:
         """New mail above the stored ``last_uid`` (or the re-scan after a UIDVALIDITY change),
         the state to commit afterwards, and the version to commit it against."""
-        import aioimaplib
-
         stored, version = await self.load_state()
         s = self.settings
-        if s.security == "ssl":
-            client = aioimaplib.IMAP4_SSL(host=s.host, port=s.port, timeout=s.timeout,
-                                          ssl_context=ssl.create_default_context())  # fmt: skip
-        else:
-            client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout)
-        await client.wait_hello_from_server()
+        client = await connect(s)
         try:
-            if s.security == "starttls":
-                await _ok(client.starttls(ssl.create_default_context()), "STARTTLS")
-            await _ok(client.login(s.username, s.password), "LOGIN")
             selected = await _ok(client.select(s.folder), "SELECT")
             uidvalidity = _first_int(_UIDVALIDITY, selected.lines)
             if uidvalidity is None:
@@ -178,6 +168,27 @@ class ImapMailbox:
         finally:
             with contextlib.suppress(Exception):  # the connection is going away either way
                 await client.logout()
+
+
+async def connect(s: ImapSettings) -> Any:
+    """A logged-in aioimaplib client: implicit TLS, STARTTLS or (loopback tests) plain."""
+    import aioimaplib
+
+    if s.security == "ssl":
+        client = aioimaplib.IMAP4_SSL(host=s.host, port=s.port, timeout=s.timeout,
+                                      ssl_context=ssl.create_default_context())  # fmt: skip
+    else:
+        client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout)
+    await client.wait_hello_from_server()
+    try:
+        if s.security == "starttls":
+            await _ok(client.starttls(ssl.create_default_context()), "STARTTLS")
+        await _ok(client.login(s.username, s.password), "LOGIN")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.logout(), 5)
+        raise
+    return client
 
 
 async def _ok(awaitable: Any, what: str) -> Any:
@@ -375,19 +386,7 @@ class ImapChannel(MailChannel):
                 await self._close_idle()
 
     async def _connect(self) -> Any:
-        import aioimaplib
-
-        s = self.imap
-        if s.security == "ssl":
-            client = aioimaplib.IMAP4_SSL(host=s.host, port=s.port, timeout=s.timeout,
-                                          ssl_context=ssl.create_default_context())  # fmt: skip
-        else:
-            client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout)
-        await client.wait_hello_from_server()
-        if s.security == "starttls":
-            await _ok(client.starttls(ssl.create_default_context()), "STARTTLS")
-        await _ok(client.login(s.username, s.password), "LOGIN")
-        return client
+        return await connect(self.imap)
 
     async def _close_idle(self) -> None:
         client, self._idle = self._idle, None

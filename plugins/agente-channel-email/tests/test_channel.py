@@ -11,7 +11,7 @@ import datetime as dt
 import email
 import email.policy
 import imaplib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,6 @@ from agente_channel_email.testing import (
     USER,
     Capture,
     Dovecot,
-    dovecot_server,
-    smtp_server,
 )
 
 from agente.adapters.sql import inbox, reservations
@@ -33,18 +31,9 @@ from agente.hotels import load_hotels_file, seed_hotels
 from agente.migrate import upgrade
 from agente.settings import load_settings
 from agente.staff import confirm_deposit
+from agente.testing import drain
 
 HOTEL = "reservas@sierraserena.example"
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    yield from dovecot_server()
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Capture, int]]:
-    yield from smtp_server()
 
 
 def env_for(db_url: str, dovecot: Dovecot, smtp_port: int, **extra: str) -> dict[str, str]:
@@ -122,13 +111,7 @@ async def turn(deps: Deps) -> int:
     """Read the mailbox once, then let the worker handle and send everything."""
     channel: Any = deps.channels["imap"]
     accepted = await channel.poll_once(deps.ingress)
-    worker = deps.worker()
-    idle = 0
-    for _ in range(30):
-        done = await worker.run_inbox_once() + await worker.run_outbox_once()
-        idle = idle + 1 if not done else 0
-        if idle >= 2:
-            break
+    await drain(deps.worker())
     return int(accepted)
 
 

@@ -36,7 +36,7 @@ from agente.deps import Deps, build_deps
 from agente.hotels import load_hotels_file, seed_hotels
 from agente.migrate import upgrade
 from agente.settings import load_settings
-from agente.testing import FrozenClock
+from agente.testing import FrozenClock, drain
 
 API = "http://gmail.test"
 
@@ -76,13 +76,7 @@ class App:
     async def turn(self) -> int:
         """Sync the mailbox, then let the worker handle and send everything."""
         accepted = await self.channel.sync(self.deps.ingress)
-        worker = self.deps.worker()
-        idle = 0
-        for _ in range(30):
-            done = await worker.run_inbox_once() + await worker.run_outbox_once()
-            idle = idle + 1 if not done else 0
-            if idle >= 2:
-                break
+        await drain(self.deps.worker())
         return int(accepted)
 
     async def rows(self, table: sa.Table) -> list[Any]:

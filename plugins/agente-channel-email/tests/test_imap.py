@@ -6,36 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 import imaplib
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
 from agente_channel_email.imap import ImapMailbox, ImapSettings, SmtpSettings, send
 from agente_channel_email.testing import (
     PASSWORD,
     USER,
-    Capture,
-    Dovecot,
-    dovecot_server,
-    smtp_server,
 )
 
 from agente.adapters.sql import Database, SqlPluginState
 from agente.mail import build_reply, parse_email
 from agente.migrate import upgrade
 from agente.testing import FrozenClock
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    yield from dovecot_server()
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Capture, int]]:
-    yield from smtp_server()
 
 
 def guest_mail(n: int, **extra: str) -> bytes:
