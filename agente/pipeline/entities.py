@@ -621,8 +621,9 @@ def _booking_ref(text: str, s: str, words: AbstractSet[str]) -> tuple[str | None
     if not found:
         return None, s
     start, end, ref = min(found, key=lambda f: (f[0], -f[1]))  # the first; the longest there
-    raw = re.search(re.escape(ref), text, re.IGNORECASE)
-    return (raw.group() if raw else ref), _blank(s, start, end)
+    # the reference as the guest wrote it (its case); a plain search, no pattern to compile
+    at = text.lower().find(ref.lower()) if len(text.lower()) == len(text) else -1
+    return (text[at : at + len(ref)] if at >= 0 else ref), _blank(s, start, end)
 
 
 def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str | None, str]:
