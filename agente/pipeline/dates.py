@@ -119,6 +119,233 @@ def _month_words() -> dict[str, int]:
 
 MONTHS = _month_words()
 
+
+# --- days in words ---------------------------------------------------------------------------
+
+
+def _day_words() -> dict[str, str]:
+    """Days of the month said in words (es, pt, en) → the digits the readers understand."""
+    es = [
+        "uno",
+        "dos",
+        "tres",
+        "cuatro",
+        "cinco",
+        "seis",
+        "siete",
+        "ocho",
+        "nueve",
+        "diez",
+        "once",
+        "doce",
+        "trece",
+        "catorce",
+        "quince",
+        "dieciseis",
+        "diecisiete",
+        "dieciocho",
+        "diecinueve",
+        "veinte",
+        "veintiuno",
+        "veintidos",
+        "veintitres",
+        "veinticuatro",
+        "veinticinco",
+        "veintiseis",
+        "veintisiete",
+        "veintiocho",
+        "veintinueve",
+        "treinta",
+    ]
+    pt = [
+        "_",
+        "dois",
+        "tres",
+        "quatro",
+        "cinco",
+        "seis",
+        "sete",
+        "oito",
+        "nove",
+        "dez",
+        "onze",
+        "doze",
+        "treze",
+        "catorze",
+        "quinze",
+        "dezesseis",
+        "dezessete",
+        "dezoito",
+        "dezenove",
+        "vinte",
+    ]
+    out = {w: str(i) for i, w in enumerate(es, 1)}
+    out |= {w: str(i) for i, w in enumerate(pt, 1) if w != "_"}
+    out |= {"duas": "2", "quatorze": "14", "dezasseis": "16", "dezassete": "17",
+            "dezanove": "19", "trinta": "30", "treinta y uno": "31", "trinta e um": "31",
+            "primeiro": "1", "veintiun": "21"}  # fmt: skip
+    for tens, n in (("vinte", 20),):
+        for unit, u in (("um", 1), ("dois", 2), ("duas", 2), ("tres", 3), ("quatro", 4),
+                        ("cinco", 5), ("seis", 6), ("sete", 7), ("oito", 8), ("nove", 9)):  # fmt: skip
+            out[f"{tens} e {unit}"] = str(n + u)
+    for unit, u in (("uno", 1), ("dos", 2), ("tres", 3), ("cuatro", 4), ("cinco", 5),
+                    ("seis", 6), ("siete", 7), ("ocho", 8), ("nueve", 9)):  # fmt: skip
+        out[f"veinte y {unit}"] = str(20 + u)
+    # English: ordinals ("the fifteenth", "twenty-second") keep their suffix, so that the
+    # date reader takes them as days; cardinals of two words too ("twenty two")
+    units = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    ordinal_units = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+    ]
+    teens = [
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+    ]
+    ordinal_teens = [
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ]
+    suffix = {1: "st", 2: "nd", 3: "rd", 21: "st", 22: "nd", 23: "rd", 31: "st"}
+    for i, w in enumerate(ordinal_teens, 10):
+        out[w] = f"{i}th"
+    for i, w in enumerate(ordinal_units[3:], 4):  # "fourth" … "ninth"; not "first"/"second"
+        out[w] = f"{i}th"
+    out["third"] = "3rd"
+    out["twentieth"], out["thirtieth"] = "20th", "30th"
+    for tens, n in (("twenty", 20), ("thirty", 30)):
+        for i, (unit, ordinal) in enumerate(zip(units, ordinal_units, strict=True), 1):
+            if n + i > 31:
+                break
+            for sep in (" ", "-"):
+                out[f"{tens}{sep}{ordinal}"] = f"{n + i}{suffix.get(n + i, 'th')}"
+                out[f"{tens}{sep}{unit}"] = str(n + i)
+    for i, w in enumerate(teens, 10):
+        out[w] = str(i)
+    return out
+
+
+DAY_WORDS = _day_words()
+#: words that may start a day in words (a cheap test before the substitution)
+DAY_WORD_STARTS = frozenset(w.split()[0].split("-")[0] for w in DAY_WORDS) | {"first", "second"}
+_DAY_WORD_RE = re.compile(
+    r"(?<![\w-])(?:"
+    + "|".join(sorted(map(re.escape, DAY_WORDS), key=len, reverse=True))
+    + r")(?![\w-])"
+)
+#: single English words that are also ordinary words ("a second room", "first time"): a day
+#: only right before a month ("first of may", "second june")
+_ORDINAL_BEFORE_MONTH = re.compile(r"\s+(?:of\s+)?(?P<m>[a-z]+)")
+
+
+_HOUR_WORDS: dict[str, str] = {
+    **{w: str(i) for i, w in enumerate(
+        ["una", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce"], 1)},
+    **{w: str(i) for i, w in enumerate(
+        ["uma", "duas", "tres", "quatro", "cinco", "seis", "sete", "oito", "nove", "dez", "onze", "doze"], 1)},
+    **{w: str(i) for i, w in enumerate(
+        ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"], 1)},
+    "dois": "2",
+}  # fmt: skip
+_HOUR_ALTS = "|".join(sorted(_HOUR_WORDS, key=len, reverse=True))
+HOUR_WORDS = frozenset(_HOUR_WORDS)
+#: words without which an hour in words is never read (a cheap test before the substitution)
+HOUR_CUES = frozenset(
+    [
+        "las",
+        "la",
+        "as",
+        "at",
+        "around",
+        "until",
+        "till",
+        "after",
+        "before",
+        "pelas",
+        "tipo",
+        "manana",
+        "tarde",
+        "noche",
+        "madrugada",
+        "manha",
+        "noite",
+        "morning",
+        "afternoon",
+        "evening",
+        "night",
+        "punto",
+        "clock",
+        "oclock",
+        "o'clock",
+    ]
+)
+#: an hour in words only where it cannot be anything else: "a las ocho", "hasta las dos",
+#: "às três", "at eight", or followed by the part of the day ("ocho de la noche")
+_HOUR_IN_WORDS = re.compile(
+    r"\b(?:(?:a|hasta|desde|para|tipo|antes\s+de|despues\s+de|pelas|ate|a\s+partir\s+de"
+    r"|por\s+volta\s+de)\s+(?:las|la|as|a)\s+|(?:as|at|around|until|till|after|before)\s+)"
+    rf"(?P<w>{_HOUR_ALTS})\b(?!\s+(?:more|mas|mais|extra|other|otr|outr|night|noche|noite|person"
+    r"|people|persona|pessoa|room|hab|quarto|cuarto|adult|kid|child|nin|crianc|of\s+us|bed|cama))"
+    rf"|\b(?P<v>{_HOUR_ALTS})(?=\s+(?:de\s+la|da|in\s+the|at)\s+(?:manana|tarde|noche|madrugada"
+    r"|manha|noite|morning|afternoon|evening|night)\b|\s+o'?clock\b|\s+en\s+punto\b)"
+)
+
+
+def digitize_hours(s: str) -> str:
+    """``s`` with hours said in words as digits where they are surely hours, positions kept."""
+
+    def one(m: re.Match[str]) -> str:
+        group = "w" if m.group("w") else "v"
+        start = m.start(group)
+        word = m.group(group)
+        return m.group()[: start - m.start()] + _HOUR_WORDS[word].ljust(len(word))
+
+    return _HOUR_IN_WORDS.sub(one, s)
+
+
+def digitize(s: str) -> str:
+    """``s`` with days of the month said in words written as digits, padded with spaces so that
+    every position stays where it was ("el quince de marzo" → "el 15     de marzo")."""
+
+    def one(m: re.Match[str]) -> str:
+        return DAY_WORDS[m.group()].ljust(len(m.group()))
+
+    out = _DAY_WORD_RE.sub(one, s)
+    for word, digits in (("first", "1st"), ("second", "2nd")):
+        at = out.find(word)
+        while at >= 0:
+            end = at + len(word)
+            whole = (at == 0 or not out[at - 1].isalnum()) and not out[end : end + 1].isalnum()
+            ahead = _ORDINAL_BEFORE_MONTH.match(out, end)
+            if whole and ahead is not None and ahead.group("m") in MONTHS:
+                out = out[:at] + digits.ljust(len(word)) + out[end:]
+            at = out.find(word, end)
+    return out
+
+
 WEEKDAYS: dict[str, int] = {
     "lunes": 0, "martes": 1, "miercoles": 2, "jueves": 3, "viernes": 4, "sabado": 5,
     "domingo": 6,

@@ -64,10 +64,15 @@ import msgspec
 import phonenumbers
 
 from agente.pipeline.dates import (
+    DAY_WORD_STARTS,
+    HOUR_CUES,
+    HOUR_WORDS,
     MONTHS,
     NO_DATES,
     TRIGGER_WORDS,
     DateResult,
+    digitize,
+    digitize_hours,
     find_dates,
     number_starts,
     occurrences,
@@ -200,6 +205,7 @@ _TIME_AT = re.compile(
     r"(?:\s*(?:de\s+la|da|por\s+la|a\s+la|in\s+the|at)\s+"
     r"(?P<q>manana|tarde|noche|madrugada|manha|noite|morning|afternoon|evening|night)\b)?"
     r"(?![\d/])(?!\s*(?:noches?|nights?|noites?|personas?|people|pessoas?|adult|hab|room|quarto"
+    r"|camas?\b|beds?\b|singles?\b|dobles?\b|doubles?\b"
     r"|cuarto|dias?\b|days?\b|semana|week|mes\b|meses|month|anos|years|min|nin|nen|chic|kid"
     r"|crianc|%))"
 )
@@ -626,6 +632,17 @@ def _booking_ref(text: str, s: str, words: AbstractSet[str]) -> tuple[str | None
     return (text[at : at + len(ref)] if at >= 0 else ref), _blank(s, start, end)
 
 
+def _same_blanks(s: str, before: str, after: str) -> str:
+    """``s`` blanked where ``after`` blanked ``before`` (all three have the same length)."""
+    if before == after:
+        return s
+    chars = list(s)
+    for i, (b, a) in enumerate(zip(before, after, strict=True)):
+        if a == " " and b != " ":
+            chars[i] = " "
+    return "".join(chars)
+
+
 def _phone(s: str, numbers: Sequence[int], words: AbstractSet[str]) -> tuple[str | None, str]:
     """The first phone number (E.164 when possible) and ``s`` with it blanked out."""
     covered = -1
@@ -1036,9 +1053,15 @@ def extract_entities(text: str, normalized: str, *, today: dt.date) -> Entities:
     s = normalized
     b = s.encode()
     has_digit = len(b.translate(None, _DIGITS)) != len(b)
-    words = words_of(s) & _TRIGGERS  # the only words any rule below looks up
+    seen = words_of(s)
+    words = seen & _TRIGGERS  # the only words any rule below looks up
+    # days and hours said in words ("el quince de marzo", "a las ocho") are read as digits by
+    # the date and time readers only (the counts below still see "somos dos"), and only when a
+    # month or an hour's cue is there too: most "dos" and "una" are not dates
+    spelled = not seen.isdisjoint(DAY_WORD_STARTS) and not seen.isdisjoint(MONTHS)
+    hours = not seen.isdisjoint(HOUR_WORDS) and not seen.isdisjoint(HOUR_CUES)
     has_at = "@" in s
-    if not (has_digit or has_at or words):
+    if not (has_digit or has_at or words or spelled or hours):
         return Entities()  # a fresh one: its lists must not be shared
     email = None
     if has_at:
@@ -1052,11 +1075,18 @@ def extract_entities(text: str, normalized: str, *, today: dt.date) -> Entities:
         numbers = number_starts(s)
         booking_ref, s = _booking_ref(text, s, words)
         phone, s = _phone(s, numbers, words)
-    if has_digit or not words.isdisjoint(_CLOCK_WORDS):
-        time, s = _time(s, numbers, words)
+    if has_digit or hours or not words.isdisjoint(_CLOCK_WORDS):
+        if hours:
+            d = digitize_hours(s)
+            time, read = _time(d, number_starts(d), words)
+            s = _same_blanks(s, d, read)
+        else:
+            time, s = _time(s, numbers, words)
     dates = NO_DATES
-    if has_digit or not words.isdisjoint(TRIGGER_WORDS):
-        dates = find_dates(s, today=today, words=words, numbers=numbers)
+    if has_digit or spelled or not words.isdisjoint(TRIGGER_WORDS):
+        d = digitize(s) if spelled else s
+        dates = find_dates(d, today=today, words=words,
+                           numbers=number_starts(d) if spelled else numbers)  # fmt: skip
         for start, end in dates.spans:
             s = _blank(s, start, end)
     # each rule only when one of its words is there (a set test is cheaper than a call)

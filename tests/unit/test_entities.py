@@ -833,3 +833,44 @@ def test_cases_found_on_the_fourth_dev_set(
     text: str, today: dt.date, expected: dict[str, Any]
 ) -> None:
     assert extract(text, today) == expected
+
+
+# --- days and hours said in words -------------------------------------------------------------
+
+IN_WORDS = [
+    ("del diez al doce de enero", {"check_in": "2027-01-10", "check_out": "2027-01-12",
+                                   "nights": 2}),
+    ("para el veintidós de diciembre", {"check_in": "2026-12-22"}),
+    ("el quince de marzo, dos noches", {"check_in": "2027-03-15", "check_out": "2027-03-17",
+                                        "nights": 2}),
+    ("de vinte e dois a vinte e cinco de julho", {"check_in": "2027-07-22",
+                                                  "check_out": "2027-07-25", "nights": 3}),
+    ("from the twenty second to the twenty fifth of June", {"check_in": "2027-06-22",
+                                                             "check_out": "2027-06-25",
+                                                             "nights": 3}),
+    ("the first of june", {"check_in": "2027-06-01"}),
+    ("treinta y uno de diciembre", {"check_in": "2026-12-31"}),
+    ("a las ocho de la noche", {"time": "20:00"}),
+    ("hasta las dos de la tarde", {"time": "14:00"}),
+    ("chegamos às três da tarde", {"time": "15:00"}),
+    ("arriving at eight", {"time": "08:00"}),
+    # not days or hours
+    ("ninguna de las dos me convence", {}),
+    ("a second room please", {}),
+    ("my first time here", {}),
+    ("Could I extend my stay by one more night?", {}),
+    ("somos dos", {"guests": 2}),
+    ("algum dos quartos tem janela?", {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), IN_WORDS)
+def test_days_and_hours_in_words(text: str, expected: dict[str, Any]) -> None:
+    assert extract(text, dt.date(2026, 12, 1)) == expected
+
+
+@given(st.text(max_size=200))
+def test_reading_words_as_digits_keeps_every_position(text: str) -> None:
+    norm = normalize(text)
+    assert len(dates_module.digitize(norm)) == len(norm)
+    assert len(dates_module.digitize_hours(norm)) == len(norm)
