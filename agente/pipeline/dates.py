@@ -46,6 +46,10 @@ How a mention becomes a date (the conventions of ``shared/nlu/dev.jsonl``):
   three weeks ("del 18 al 15 de marzo") is a check-out before the check-in: invalid.
 * An impossible date ("31 de junio", "30/02") or a check-out on or before the check-in gives no
   dates and ``invalid``.
+* Days in words ("el quince de marzo", "de vinte e dois a vinte e cinco de julho", "the twenty
+  second of June") are read through ``digitize``, a same-length copy with digits, when a month
+  is named; hours in words ("a las ocho de la noche") through ``digitize_hours``, only after a
+  cue ("a las", "às", "at") or before a part of the day.
 """
 
 from __future__ import annotations
