@@ -155,6 +155,24 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
+async def clients(redis_url: str) -> AsyncIterator[Any]:
+    """A factory of independent Redis clients (one per "process" of a test), closed afterwards;
+    ``redis_url`` empties the database."""
+    import redis.asyncio as aioredis
+
+    made: list[aioredis.Redis] = []
+
+    def make() -> aioredis.Redis:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        await client.aclose()
+
+
+@pytest.fixture
 async def make_deps(clock: FrozenClock) -> AsyncIterator[Any]:
     """Build real ``Deps`` on a database URL, with the demo hotel seeded; closed at teardown."""
     from agente.deps import build_deps

@@ -73,8 +73,8 @@ def _names(registry: CollectorRegistry) -> set[str]:
     return names
 
 
-def exported_metrics() -> set[str]:
-    """Every series name the app and its plugins can expose, from the real declarations."""
+def declared_registries() -> tuple[CollectorRegistry, CollectorRegistry]:
+    """The app's registry and one with every plugin's metrics, from the real declarations."""
     from agente_channel_email.channel import email_metrics
     from agente_channel_email.gmail import GmailMetrics
 
@@ -91,7 +91,13 @@ def exported_metrics() -> set[str]:
     QloAppsMetrics.create(plugins)
     GmailMetrics.create(plugins)
     email_metrics(plugins)
-    return _names(metrics.registry) | _names(plugins)
+    return metrics.registry, plugins
+
+
+def exported_metrics() -> set[str]:
+    """Every series name the app and its plugins can expose."""
+    app, plugins = declared_registries()
+    return _names(app) | _names(plugins)
 
 
 def rules_file() -> dict:

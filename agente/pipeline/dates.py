@@ -188,10 +188,9 @@ def _day_words() -> dict[str, str]:
     out |= {"duas": "2", "quatorze": "14", "dezasseis": "16", "dezassete": "17",
             "dezanove": "19", "trinta": "30", "treinta y uno": "31", "trinta e um": "31",
             "primeiro": "1", "veintiun": "21"}  # fmt: skip
-    for tens, n in (("vinte", 20),):
-        for unit, u in (("um", 1), ("dois", 2), ("duas", 2), ("tres", 3), ("quatro", 4),
-                        ("cinco", 5), ("seis", 6), ("sete", 7), ("oito", 8), ("nove", 9)):  # fmt: skip
-            out[f"{tens} e {unit}"] = str(n + u)
+    for unit, u in (("um", 1), ("dois", 2), ("duas", 2), ("tres", 3), ("quatro", 4),
+                    ("cinco", 5), ("seis", 6), ("sete", 7), ("oito", 8), ("nove", 9)):  # fmt: skip
+        out[f"vinte e {unit}"] = str(20 + u)
     for unit, u in (("uno", 1), ("dos", 2), ("tres", 3), ("cuatro", 4), ("cinco", 5),
                     ("seis", 6), ("siete", 7), ("ocho", 8), ("nueve", 9)):  # fmt: skip
         out[f"veinte y {unit}"] = str(20 + u)

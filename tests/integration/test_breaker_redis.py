@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -33,22 +33,6 @@ Clients = Callable[[], aioredis.Redis]
 @pytest.fixture
 def name() -> str:
     return f"test:{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-async def clients(redis_url: str, name: str) -> AsyncIterator[Clients]:
-    """A factory of independent clients (one per "process"); closed, and the key removed, after."""
-    made: list[aioredis.Redis] = []
-
-    def make() -> aioredis.Redis:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
-        made.append(client)
-        return client
-
-    yield make
-    await make().delete(f"agente:breaker:{name}")
-    for client in made:
-        await client.aclose()
 
 
 async def open_it(breaker: Breaker) -> None:

@@ -6,35 +6,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from agente_channel_email.channel import email_metrics
-from agente_channel_email.gmail import GmailMetrics
-from prometheus_client import CollectorRegistry
-
-from agente.flags import FlagService
-from agente.metrics import Metrics
-from agente.testing import FrozenClock
-from agente_channel_whatsapp.channel import WhatsAppMetrics
-from agente_pms_qloapps.pms import QloAppsMetrics
+from tests.promql import declared_registries
 
 DOC = Path(__file__).resolve().parents[2] / "docs/metrics.md"
 
 
 def declared() -> dict[str, tuple[str, set[str]]]:
-    metrics = Metrics()
-    FlagService(redis=None, clock=FrozenClock(), registry=metrics.registry)
-    plugins = CollectorRegistry()
-    WhatsAppMetrics.create(plugins)
-    QloAppsMetrics.create(plugins)
-    GmailMetrics.create(plugins)
-    email_metrics(plugins)
+    registries = declared_registries()
     out = {}
-    for registry in (metrics.registry, plugins):
+    for registry in registries:
         for family in registry.collect():
             name = family.name + ("_total" if family.type == "counter" else "")
             labels = {k for s in family.samples for k in s.labels if k not in {"le"}}
             out[name] = (family.type, labels)
     # families without samples yet (labelled metrics) report no labels: take them from the code
-    for registry in (metrics.registry, plugins):
+    for registry in registries:
         for collector in list(registry._collector_to_names):
             name = collector._name + ("_total" if collector._type == "counter" else "")
             out[name] = (collector._type, set(collector._labelnames))

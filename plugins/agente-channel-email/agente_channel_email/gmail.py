@@ -520,14 +520,16 @@ class GmailChannel(MailChannel):
         and at least every ``safety_sync_seconds``; back off on errors, and wait for a human
         after ``invalid_grant``."""
         loop = asyncio.get_running_loop()
-        last_sync = -1e18
+        last_sync = last_watch = -1e18
         seen: int | None = None
         failures = 0
         log.info("gmail_watch_loop_started", mailbox=self.address)
         while not stop.is_set():
             wait = self.settings.push_check_seconds
             try:
-                await self.renew_watch()
+                if loop.time() - last_watch >= 600:  # the watch is due daily: look every 10 min
+                    await self.renew_watch()
+                    last_watch = loop.time()
                 pushes = await self._push_count()
                 if pushes != seen or loop.time() - last_sync >= self.settings.safety_sync_seconds:
                     await self.sync(ingress)

@@ -162,3 +162,38 @@ def smtp_server() -> Iterator[tuple[Capture, int]]:
     controller.start()
     yield capture, port
     controller.stop()
+
+
+def guest_mail(
+    body: str,
+    *,
+    to: str,
+    message_id: str,
+    sender: str = "Ana Pérez <ana@example.com>",
+    subject: str = "Consulta",
+    reply_to: str | None = None,
+    attachment: tuple[bytes, str, str] | None = None,
+    **headers: str,
+) -> bytes:
+    """A guest's mail as a mail client sends it: ``reply_to`` threads it on an earlier mail,
+    ``attachment`` is ``(bytes, mime type, file name)``, other headers by keyword
+    (``Auto_Submitted="auto-replied"`` → ``Auto-Submitted``)."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id
+    msg["Date"] = "Sat, 05 Dec 2026 10:00:00 -0300"
+    if reply_to:
+        msg["In-Reply-To"] = reply_to
+        msg["References"] = reply_to
+    for key, value in headers.items():
+        msg[key.replace("_", "-")] = value
+    msg.set_content(body)
+    if attachment is not None:
+        data, mime, name = attachment
+        maintype, subtype = mime.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()

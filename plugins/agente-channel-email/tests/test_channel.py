@@ -24,6 +24,9 @@ from agente_channel_email.testing import (
     Capture,
     Dovecot,
 )
+from agente_channel_email.testing import (
+    guest_mail as make_mail,
+)
 
 from agente.adapters.sql import inbox, reservations
 from agente.deps import Deps, build_deps
@@ -78,33 +81,8 @@ async def make_deps(
         await deps.close()
 
 
-def guest_mail(
-    body: str,
-    *,
-    n: int = 1,
-    sender: str = "Ana Pérez <ana@example.com>",
-    subject: str = "Consulta",
-    reply_to: str | None = None,
-    attachment: tuple[bytes, str, str] | None = None,
-    **headers: str,
-) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = HOTEL
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<guest-{n}@example.com>"
-    msg["Date"] = "Sat, 05 Dec 2026 10:00:00 -0300"
-    if reply_to:
-        msg["In-Reply-To"] = reply_to
-        msg["References"] = reply_to
-    for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
-    msg.set_content(body)
-    if attachment is not None:
-        data, mime, name = attachment
-        maintype, subtype = mime.split("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes()
+def guest_mail(body: str, *, n: int = 1, **kwargs: Any) -> bytes:
+    return make_mail(body, to=HOTEL, message_id=f"<guest-{n}@example.com>", **kwargs)
 
 
 async def turn(deps: Deps) -> int:

@@ -29,6 +29,7 @@ from agente_channel_email.gmail_fake import (
     REFRESH_TOKEN,
     FakeGmail,
 )
+from agente_channel_email.testing import guest_mail as make_mail
 
 from agente.adapters.sql import inbox, reservations
 from agente.app import create_app
@@ -117,23 +118,8 @@ async def make_app(tmp_path: Path, fake: FakeGmail) -> AsyncIterator[MakeApp]:
         await app.deps.close()
 
 
-def guest_mail(body: str, *, n: int = 1, sender: str = "Ana Pérez <ana@example.com>",
-               subject: str = "Consulta", attachment: tuple[bytes, str, str] | None = None,
-               **headers: str) -> bytes:  # fmt: skip
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ADDRESS
-    msg["Subject"] = subject
-    msg["Message-ID"] = f"<gguest-{n}@example.com>"
-    msg["Date"] = "Sat, 05 Dec 2026 10:00:00 -0300"
-    for key, value in headers.items():
-        msg[key.replace("_", "-")] = value
-    msg.set_content(body)
-    if attachment is not None:
-        data, mime, name = attachment
-        maintype, subtype = mime.split("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes()
+def guest_mail(body: str, *, n: int = 1, **kwargs: Any) -> bytes:
+    return make_mail(body, to=ADDRESS, message_id=f"<gguest-{n}@example.com>", **kwargs)
 
 
 def sent(fake: FakeGmail) -> list[EmailMessage]:

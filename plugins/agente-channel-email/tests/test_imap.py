@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import imaplib
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,9 @@ from agente_channel_email.imap import ImapMailbox, ImapSettings, SmtpSettings, s
 from agente_channel_email.testing import (
     PASSWORD,
     USER,
+)
+from agente_channel_email.testing import (
+    guest_mail as make_mail,
 )
 
 from agente.adapters.sql import Database, SqlPluginState
@@ -23,16 +25,9 @@ from agente.testing import FrozenClock
 
 
 def guest_mail(n: int, **extra: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Guest {n} <guest{n}@example.com>"
-    msg["To"] = USER
-    msg["Subject"] = f"Consulta {n}"
-    msg["Message-ID"] = f"<g{n}@example.com>"
-    msg["Date"] = "Sat, 05 Dec 2026 10:00:00 -0300"
-    for k, v in extra.items():
-        msg[k.replace("_", "-")] = v
-    msg.set_content(f"Hola, ¿tienen lugar para {n} personas?")
-    return msg.as_bytes()
+    return make_mail(f"Hola, ¿tienen lugar para {n} personas?", to=USER,
+                     message_id=f"<g{n}@example.com>", sender=f"Guest {n} <guest{n}@example.com>",
+                     subject=f"Consulta {n}", **extra)  # fmt: skip
 
 
 async def mailbox(dovecot: Any, tmp_path: Path) -> tuple[ImapMailbox, Database]:
