@@ -135,17 +135,27 @@ _TABLE = str.maketrans(
 )
 
 
+_KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/:@#.,?!+-_%$' \n")
+# ASCII text skips the Unicode work: one table lower-cases it and blanks what _KEEP would
+_ASCII = str.maketrans(
+    {chr(c): (chr(c).lower() if chr(c).lower() in _KEPT else " ") for c in range(128)}
+)
+
+
 def normalize(text: str) -> str:
     """Canonical lower-case ASCII-ish form of a guest's message (see the module docstring)."""
-    if not text.isascii():
+    if text.isascii():
+        folded = text.translate(_ASCII)
+    else:
         for emoji, word in _EMOJI_WORDS.items():
             if emoji in text:
                 text = text.replace(emoji, word)
-    folded = text.casefold().translate(_TABLE)
-    if not folded.isascii():
-        folded = _fold(folded)
-    folded = _KEEP.sub(" ", folded)
-    folded = _REPEATS.sub(r"\1", folded)
+        folded = text.casefold().translate(_TABLE)
+        if not folded.isascii():
+            folded = _fold(folded)
+        folded = _KEEP.sub(" ", folded)
+    if _REPEATS.search(folded) is not None:
+        folded = _REPEATS.sub(r"\1", folded)
     out = []
     for word in folded.split():
         expansion = _SHORTHAND.get(word)
