@@ -41,29 +41,48 @@ class ConceptMatcher:
     def match(self, tokens: list[str], known: frozenset[str] = frozenset()) -> set[str]:
         """Concepts present; typo matching is skipped for ``known`` (correctly spelt) words."""
         found: set[str] = set()
-        words, fuzzy, stems = self._words, self._fuzzy, self._stems
-        stem_prefixes = self._stem_prefixes
         for token in tokens:
-            hit = words.get(token)
+            hit = self.word_hits(token, known)
             if hit:
                 found |= hit
-                continue
-            if len(token) < 5:
-                continue
-            if stem_prefixes and token.startswith(stem_prefixes):
-                for prefix in stem_prefixes:
-                    if token.startswith(prefix):
-                        found |= stems[prefix]
-                continue
-            if len(token) >= 6 and token not in known and token.isalpha():
-                hit = fuzzy.get(token)
-                if hit is None:
-                    for variant in _deletions(token):
-                        hit = fuzzy.get(variant)
-                        if hit:
-                            break
-                if hit:
-                    found |= hit
+        if not self._phrase_starts.isdisjoint(tokens):
+            found |= self.phrase_hits(tokens)
+        return found
+
+    def starts_phrase(self, token: str) -> bool:
+        """Whether some phrase of the lexicon begins with ``token``."""
+        return token in self._phrase_starts
+
+    def word_hits(self, token: str, known: frozenset[str] = frozenset()) -> frozenset[str]:
+        """The concepts one word names by itself: as a word, by its stem, or misspelt by one
+        letter (not for ``known`` words)."""
+        hit = self._words.get(token)
+        if hit:
+            return frozenset(hit)
+        if len(token) < 5:
+            return frozenset()
+        stem_prefixes = self._stem_prefixes
+        if stem_prefixes and token.startswith(stem_prefixes):
+            out: set[str] = set()
+            for prefix in stem_prefixes:
+                if token.startswith(prefix):
+                    out |= self._stems[prefix]
+            return frozenset(out)
+        if len(token) >= 6 and token not in known and token.isalpha():
+            fuzzy = self._fuzzy
+            hit = fuzzy.get(token)
+            if hit is None:
+                for variant in _deletions(token):
+                    hit = fuzzy.get(variant)
+                    if hit:
+                        break
+            if hit:
+                return frozenset(hit)
+        return frozenset()
+
+    def phrase_hits(self, tokens: list[str]) -> set[str]:
+        """The concepts named by phrases of two or three words."""
+        found: set[str] = set()
         starts = self._phrase_starts
         phrases = self._phrases
         last = len(tokens) - 1

@@ -66,7 +66,8 @@ class LanguageScorer:
         if len(model.classes) != 3:
             raise ValueError("the language model has three classes: es, en, pt")
         self._classes = model.classes
-        self._bias = tuple(float(x) for x in model._b64)
+        a, b, c = (float(x) for x in model._b64)
+        self._bias = (a, b, c)
         weights = model._w64
         self._rows_by_feature = {f: tuple(weights[i].tolist()) for f, i in model.vocabulary.items()}
         self._none = self._rows_by_feature.get("L:none", (0.0, 0.0, 0.0))
@@ -85,6 +86,30 @@ class LanguageScorer:
                 b += row[1]
                 c += row[2]
         return a, b, c
+
+    @property
+    def bias(self) -> tuple[float, float, float]:
+        return self._bias
+
+    @property
+    def none(self) -> tuple[float, float, float]:
+        """The row added when a message has no word at all."""
+        return self._none
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self._classes
+
+    def words(self) -> list[str]:
+        """The words whose rows were summed at load."""
+        return list(self._rows)
+
+    def word_row(self, word: str) -> tuple[float, float, float] | None:
+        """A word's whole contribution to the three scores (None for what is not a word)."""
+        if not word.isalpha():
+            return None
+        row = self._rows.get(word)
+        return row if row is not None else self._word_row(word)
 
     def predict(self, tokens: list[str]) -> tuple[str, float]:
         a, b, c = self._bias

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -163,33 +164,68 @@ def intent_features(
     return out
 
 
-class IntentScorer:
-    """The intent model folded per word, for speed: same answers as ``intent_features`` + model.
+_LENGTHS = ("1", "1", "2", "3-4", "3-4", "5-9", "5-9", "5-9", "5-9", "5-9")
 
-    A word's features (the word, and its character 3-grams when it is rare) depend on that word
-    alone, so each word the model knows gets one precomputed row, stacked under the model's
-    weights; a message then needs one list of row numbers and one sum.
+# What the scorer keeps for one word: its intent rows, its shape, its language row (None for
+# what is not a word), the concepts it names alone, whether a phrase starts with it, and
+# whether the model saw it often.
+_Word = tuple[tuple[int, ...], str, tuple[float, float, float] | None, frozenset[str], bool, bool]
+
+
+class IntentScorer:
+    """The intent and language models folded per word, for speed: same answers as
+    ``intent_features`` + the intent model, and as the language model.
+
+    Everything the models read from a word (the word, its character 3-grams when it is rare,
+    its language row, the concepts it names) depends on that word alone, so each word the
+    models know is looked up once, at load, into one entry; a message then needs one pass over
+    its words, a few lookups for the features that span words, and one numpy sum. A word the
+    models never saw is worked out when met, and remembered (up to ``MEMORY`` words).
     """
 
-    __slots__ = ("_bias", "_classes", "_concepts", "_frequent", "_matrix", "_tokens", "_vocab")
+    __slots__ = (
+        "_bias_row", "_classes", "_concept", "_concepts", "_cross", "_entity", "_first",
+        "_frequent", "_language", "_last", "_length", "_matrix", "_memory", "_table", "_tokens",
+        "_unknown", "_vocab",
+    )  # fmt: skip
 
-    def __init__(self, model: LinearModel, concepts: ConceptMatcher) -> None:
+    MEMORY = 50_000
+
+    def __init__(
+        self, model: LinearModel, concepts: ConceptMatcher, language: LanguageScorer
+    ) -> None:
         weights = model._w64
         vocab = model.vocabulary
         self._vocab = vocab
         self._classes = model.classes
-        self._bias = model._b64
         self._frequent = model.frequent
         self._concepts = concepts
+        self._language = language
         shapes = [f[2:] for f in vocab if f.startswith("w:")]
         rows = []
         for shape in shapes:
             idx = [vocab[f] for f in self._word_features(shape) if f in vocab]
             rows.append(weights.take(idx, axis=0).sum(axis=0))
-        stacked = np.vstack([weights, np.array(rows)]) if rows else weights
+        # the bias is one more row, added to every message's sum
+        stacked = np.vstack([weights, *([np.array(rows)] if rows else []), model._b64[None, :]])
         self._matrix = np.ascontiguousarray(stacked)
+        self._bias_row = len(stacked) - 1
         offset = len(weights)
         self._tokens = {shape: offset + i for i, shape in enumerate(shapes)}
+
+        def rows_of(prefix: str) -> dict[str, int]:
+            return {f[len(prefix) :]: i for f, i in vocab.items() if f.startswith(prefix)}
+
+        self._first = rows_of("first:")
+        self._last = rows_of("last:")
+        self._length = rows_of("len:")
+        self._concept = rows_of("k:")
+        self._entity = rows_of("e:")
+        self._cross = {tuple(k.split("|", 1)): i for k, i in rows_of("x:").items()}
+        self._unknown = vocab.get("g:unknown")
+        words = {s for s in shapes if s.isalpha()} | set(language.words())
+        self._table: dict[str, _Word] = {w: self._word(w) for w in sorted(words)}
+        self._memory = len(self._table) + self.MEMORY
 
     def _word_features(self, shape: str) -> list[str]:
         out = ["w:" + shape]
@@ -198,57 +234,91 @@ class IntentScorer:
             out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
         return out
 
-    def predict(self, toks: list[str], entities: Entities) -> tuple[str, float]:
-        vocab = self._vocab
-        tokens_index = self._tokens
+    def _word(self, token: str) -> _Word:
+        shape = token if token.isalpha() else word_shape(token)
+        row = self._tokens.get(shape)
+        if row is not None:
+            rows: tuple[int, ...] = (row,)
+        else:
+            vocab = self._vocab
+            rows = tuple(vocab[f] for f in self._word_features(shape) if f in vocab)
+        return (
+            rows,
+            shape,
+            self._language.word_row(token),
+            self._concepts.word_hits(token, self._frequent),
+            self._concepts.starts_phrase(token),
+            token in self._frequent,
+        )
+
+    def _learn(self, token: str) -> _Word:
+        word = self._word(token)
+        if len(self._table) < self._memory:
+            self._table[token] = word
+        return word
+
+    def score(self, toks: list[str], entities: Entities) -> tuple[str, float, str, float]:
+        """The intent and its confidence, the language and its confidence."""
+        table = self._table
         idx: list[int] = []
+        a, b, c = self._language.bias
+        words = False
+        found: set[str] = set()
+        phrase = known = False
         shape = ""
         for token in toks:
-            shape = token if token.isalpha() else word_shape(token)
-            row = tokens_index.get(shape)
-            if row is not None:
-                idx.append(row)
-            else:
-                for feature in self._word_features(shape):
-                    i = vocab.get(feature)
-                    if i is not None:
-                        idx.append(i)
-        extra = []
-        if toks:
-            extra.append("first:" + (toks[0] if toks[0].isalpha() else word_shape(toks[0])))
-            extra.append("last:" + shape)
+            word = table.get(token)
+            if word is None:
+                word = self._learn(token)
+            rows, shape, lang, hit, starts, frequent = word
+            idx += rows
+            if lang is not None:
+                words = True
+                a += lang[0]
+                b += lang[1]
+                c += lang[2]
+            if hit:
+                found |= hit
+            if starts:
+                phrase = True
+            if frequent:
+                known = True
+        if phrase:
+            found |= self._concepts.phrase_hits(toks)
+
+        if not words:
+            none = self._language.none
+            a, b, c = a + none[0], b + none[1], c + none[2]
+        top = max(a, b, c)
+        language = self._language.classes[0 if a == top else 1 if b == top else 2]
+        language_confidence = 1.0 / (math.exp(a - top) + math.exp(b - top) + math.exp(c - top))
+
         n = len(toks)
-        extra.append(
-            "len:"
-            + (
-                "1"
-                if n <= 1
-                else "2"
-                if n == 2
-                else "3-4"
-                if n <= 4
-                else "5-9"
-                if n <= 9
-                else "10+"
-            )
-        )
-        found = sorted(self._concepts.match(toks, self._frequent))
+        extra = [self._length.get(_LENGTHS[n] if n < 10 else "10+")]
+        if toks:
+            first = toks[0] if toks[0].isalpha() else word_shape(toks[0])
+            extra[:0] = [self._first.get(first), self._last.get(shape)]
+        concepts = sorted(found)
         flags = entity_flags(entities)
-        extra.extend("k:" + c for c in found)
-        extra.extend("e:" + f for f in flags)
-        extra.extend("x:" + c + "|" + f for c in found for f in flags)
+        get = self._cross.get
+        extra.extend(self._concept.get(k) for k in concepts)
+        extra.extend(self._entity.get(f) for f in flags)
+        extra.extend(get((k, f)) for k in concepts for f in flags)
         if not flags:
-            extra.extend("x:" + c + "|none" for c in found)
-            if not found and all(t not in self._frequent for t in toks):
-                extra.append("g:unknown")
-        for feature in extra:
-            i = vocab.get(feature)
-            if i is not None:
-                idx.append(i)
-        logits = self._matrix.take(idx, axis=0).sum(axis=0)
-        logits += self._bias
+            extra.extend(get((k, "none")) for k in concepts)
+            if not concepts and not known:
+                extra.append(self._unknown)
+        idx.extend(i for i in extra if i is not None)
+        idx.append(self._bias_row)
+        logits = np.add.reduce(self._matrix.take(idx, axis=0), axis=0)
         best = int(logits.argmax())
-        return self._classes[best], float(1.0 / np.exp(logits - logits[best]).sum())
+        confidence = float(1.0 / np.add.reduce(np.exp(logits - logits[best])))
+        return self._classes[best], confidence, language, language_confidence
+
+    def predict(self, toks: list[str], entities: Entities) -> tuple[str, float]:
+        """The intent and its confidence."""
+        intent, confidence, _, _ = self.score(toks, entities)
+        return intent, confidence
 
 
 def _model_path(name: str) -> Path:
@@ -271,7 +341,7 @@ class Understander:
 
     @intent_scorer.default
     def _intent_scorer(self) -> IntentScorer:
-        return IntentScorer(self.intent_model, self.concepts)
+        return IntentScorer(self.intent_model, self.concepts, self.language_scorer)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Understander:
@@ -297,14 +367,15 @@ class Understander:
         del timezone  # ``today`` is already the hotel's date; kept for the contract
         norm = normalize(text)
         toks = tokens(norm)
-        language = self.detect_language(toks, lang_hint)
         entities = extract_entities(text, norm, today=today)
         if not toks:
             return Understanding(
-                text=text, intent="out_of_scope", confidence=0.2, language=language,
-                entities=entities,
+                text=text, intent="out_of_scope", confidence=0.2,
+                language=lang_hint if lang_hint in LANGUAGES else "es", entities=entities,
             )  # fmt: skip
-        intent, confidence = self.intent_scorer.predict(toks, entities)
+        intent, confidence, language, certainty = self.intent_scorer.score(toks, entities)
+        if lang_hint in LANGUAGES and certainty < 0.75:
+            language = lang_hint  # a short message that could be any of them keeps the hint
         return Understanding(
             text=text,
             intent=intent,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import locale
 import subprocess
@@ -13,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agente.pipeline.entities import Entities
 from agente.pipeline.normalize import normalize
-from agente.pipeline.understand import INTENTS, LANGUAGES, understand
+from agente.pipeline.understand import INTENTS, LANGUAGES, Understander, understand
 
 DAYS = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2100, 12, 31))
 ENTITY_KEYS = {
@@ -137,6 +139,10 @@ def test_the_folded_language_scorer_answers_like_the_model(text: str) -> None:
     folded = model.language_scorer.predict(toks)
     assert folded[0] == plain[0]
     assert abs(folded[1] - plain[1]) < 1e-9
+    if toks:  # the one pass over the words that reads intent and language together
+        _, _, language, confidence = model.intent_scorer.score(toks, Entities())
+        assert language == plain[0]
+        assert abs(confidence - plain[1]) < 1e-9
 
 
 @given(text=st.text(), today=DAYS)
@@ -155,3 +161,17 @@ def test_the_folded_intent_scorer_answers_like_the_model(text: str, today: dt.da
     folded = model.intent_scorer.predict(toks, entities)
     assert folded[0] == plain[0]
     assert abs(folded[1] - plain[1]) < 1e-9
+
+
+@functools.cache
+def _fresh() -> Understander:
+    return Understander.load()
+
+
+@given(text=st.text(), today=DAYS)
+def test_an_answer_does_not_depend_on_the_words_met_before(text: str, today: dt.date) -> None:
+    """The scorer remembers the words it had to work out: met again, they score the same."""
+    fresh = _fresh()
+    first = fresh(text, today=today)
+    assert fresh(text, today=today) == first
+    assert understand(text, today=today) == first
