@@ -110,8 +110,8 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-# One translate() pass handles the letters of es/pt/en and the marks guests type; only text
-# that still holds other non-ASCII characters pays for full Unicode decomposition.
+# The letters of es/pt/en and the marks guests type, folded one by one; only text that still
+# holds other non-ASCII characters pays for full Unicode decomposition.
 _TABLE = str.maketrans(
     {
         **{
@@ -136,38 +136,43 @@ _TABLE = str.maketrans(
 
 
 _KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/:@#.,?!+-_%$' \n")
-# ASCII text skips the Unicode work: one table lower-cases it and blanks what _KEEP would
-_ASCII = str.maketrans(
-    {chr(c): (chr(c).lower() if chr(c).lower() in _KEPT else " ") for c in range(128)}
-)
+# ASCII text skips the Unicode work: one byte table lower-cases it and blanks what _KEEP would
+_ASCII = bytes(ord(c.lower()) if c.lower() in _KEPT else ord(" ") for c in map(chr, range(256)))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_FOLDS = {chr(c): v for c, v in _TABLE.items()}
+_TRIPLE = re.compile(r"([a-z])\1\1")  # finds what _REPEATS replaces, at half the cost
+
+
+def _fold_known(m: re.Match[str]) -> str:
+    c = m.group()
+    return _FOLDS.get(c, c)
+
+
+def _shorthand_in(word: str) -> str:
+    """A word with punctuation around shorthand ("q?", "xq,"): the shorthand expanded."""
+    bare = word.strip(".,?!")
+    expansion = _SHORTHAND.get(bare)
+    if expansion is not None and bare != expansion:
+        return word.replace(bare, expansion, 1)
+    return word
 
 
 def normalize(text: str) -> str:
     """Canonical lower-case ASCII-ish form of a guest's message (see the module docstring)."""
-    if text.isascii():
-        folded = text.translate(_ASCII)
-    else:
+    if not text.isascii():
         for emoji, word in _EMOJI_WORDS.items():
             if emoji in text:
                 text = text.replace(emoji, word)
-        folded = text.casefold().translate(_TABLE)
-        if not folded.isascii():
-            folded = _fold(folded)
-        folded = _KEEP.sub(" ", folded)
-    if _REPEATS.search(folded) is not None:
+        # the few non-ASCII characters are looked up one by one, the rest is left alone
+        text = _NON_ASCII.sub(_fold_known, text.casefold())
+    if text.isascii():
+        folded = text.encode().translate(_ASCII).decode()
+    else:
+        folded = _KEEP.sub(" ", _fold(text))
+    if _TRIPLE.search(folded) is not None:
         folded = _REPEATS.sub(r"\1", folded)
-    out = []
-    for word in folded.split():
-        expansion = _SHORTHAND.get(word)
-        if expansion is None and not word.isalnum():
-            bare = word.strip(".,?!")
-            expansion = _SHORTHAND.get(bare)
-            if expansion is not None and bare != expansion:
-                word = word.replace(bare, expansion, 1)
-            out.append(word)
-            continue
-        out.append(expansion if expansion is not None else word)
-    return " ".join(out)
+    get = _SHORTHAND.get
+    return " ".join([get(w) or (w if w.isalnum() else _shorthand_in(w)) for w in folded.split()])
 
 
 def tokens(normalized: str) -> list[str]:

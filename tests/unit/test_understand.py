@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import locale
+import re
 import subprocess
 import sys
 
@@ -68,6 +69,38 @@ def _check_dates(result: object) -> None:
             assert e.nights == (e.check_out - e.check_in).days
     if e.invalid_dates:
         assert e.check_in is None or e.check_out is None
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("¿Tenés habitación para el 15/12?", "tenes habitacion para el 15/12?"),
+        ("HOLAAAA!!! 👍", "hola!!! ok"),
+        ("xq no me contestan??", "porque no me contestan??"),
+        ("q?", "que?"),
+        ("Nº de reserva: RES-12345", "no de reserva: res-12345"),
+        ("Quería saber… “algo” — gracias 🙏😀", "queria saber algo - gracias gracias"),
+        ("Straße", "strasse"),
+        ("vc tem quarto pra 2 pessoas amanhã?", "voce tem quarto pra 2 pessoas amanha?"),
+        ("mi mail es Juan.Perez@Gmail.com", "mi mail es juan.perez@gmail.com"),
+        ("a/c\tand\nwifi", "a/c and wifi"),
+        ("ΑΒΓ δ", ""),
+        ("İstanbul", "istanbul"),
+        ("precio $ 1.500,50 + 21%", "precio $ 1.500,50 + 21%"),
+        ("okayyy", "ok"),
+        ("nº 3ª", "no 3a"),
+    ],
+)
+def test_normalize_examples(text: str, normalized: str) -> None:
+    assert normalize(text) == normalized
+
+
+_NORMALIZED = re.compile(r"(?:[a-z0-9/:@#.,?!+\-_%$']+(?: [a-z0-9/:@#.,?!+\-_%$']+)*)?")
+
+
+@given(text=st.text())
+def test_normalized_text_is_lower_case_ascii_words_and_single_spaces(text: str) -> None:
+    assert _NORMALIZED.fullmatch(normalize(text))
 
 
 @given(text=st.text())
