@@ -164,7 +164,10 @@ def intent_features(
     return out
 
 
-_LENGTHS = ("1", "1", "2", "3-4", "3-4", "5-9", "5-9", "5-9", "5-9", "5-9")
+_LENGTHS = ("1", "1", "2", "3-4", "3-4", "5-9", "5-9", "5-9", "5-9", "5-9", "10+")
+# a concept's rows: its own, with each entity kind, with none
+_Concept = tuple[int | None, dict[str, int], int | None]
+_NO_CONCEPT: _Concept = (None, {}, None)
 
 # What the scorer keeps for one word: its intent rows, its shape, its language row (None for
 # what is not a word), the concepts it names alone, whether a phrase starts with it, and
@@ -184,9 +187,9 @@ class IntentScorer:
     """
 
     __slots__ = (
-        "_bias_row", "_classes", "_concept", "_concepts", "_cross", "_entity", "_first",
-        "_frequent", "_language", "_last", "_length", "_matrix", "_memory", "_table", "_tokens",
-        "_unknown", "_vocab",
+        "_bias_row", "_by_concept", "_classes", "_concepts", "_entity", "_first", "_frequent",
+        "_language", "_last", "_lengths", "_matrix", "_memory", "_table", "_tokens", "_unknown",
+        "_vocab",
     )  # fmt: skip
 
     MEMORY = 50_000
@@ -218,10 +221,18 @@ class IntentScorer:
 
         self._first = rows_of("first:")
         self._last = rows_of("last:")
-        self._length = rows_of("len:")
-        self._concept = rows_of("k:")
+        length = rows_of("len:")
+        self._lengths = tuple(length.get(_LENGTHS[n]) for n in range(11))
         self._entity = rows_of("e:")
-        self._cross = {tuple(k.split("|", 1)): i for k, i in rows_of("x:").items()}
+        cross: dict[str, dict[str, int]] = {}
+        for key, i in rows_of("x:").items():
+            concept, flag = key.split("|", 1)
+            cross.setdefault(concept, {})[flag] = i
+        concept_rows = rows_of("k:")
+        self._by_concept = {
+            k: (concept_rows.get(k), cross.get(k, {}), cross.get(k, {}).get("none"))
+            for k in concept_rows.keys() | cross.keys()
+        }
         self._unknown = vocab.get("g:unknown")
         words = {s for s in shapes if s.isalpha()} | set(language.words())
         self._table: dict[str, _Word] = {w: self._word(w) for w in sorted(words)}
@@ -293,26 +304,48 @@ class IntentScorer:
         language = self._language.classes[0 if a == top else 1 if b == top else 2]
         language_confidence = 1.0 / (math.exp(a - top) + math.exp(b - top) + math.exp(c - top))
 
-        n = len(toks)
-        extra = [self._length.get(_LENGTHS[n] if n < 10 else "10+")]
         if toks:
             first = toks[0] if toks[0].isalpha() else word_shape(toks[0])
-            extra[:0] = [self._first.get(first), self._last.get(shape)]
-        concepts = sorted(found)
+            row = self._first.get(first)
+            if row is not None:
+                idx.append(row)
+            row = self._last.get(shape)
+            if row is not None:
+                idx.append(row)
+        row = self._lengths[min(len(toks), 10)]
+        if row is not None:
+            idx.append(row)
+        # then the concepts, the entity kinds, and each concept with each kind (or with none)
         flags = entity_flags(entities)
-        get = self._cross.get
-        extra.extend(self._concept.get(k) for k in concepts)
-        extra.extend(self._entity.get(f) for f in flags)
-        extra.extend(get((k, f)) for k in concepts for f in flags)
-        if not flags:
-            extra.extend(get((k, "none")) for k in concepts)
-            if not concepts and not known:
-                extra.append(self._unknown)
-        idx.extend(i for i in extra if i is not None)
+        nothing = _NO_CONCEPT
+        concepts = [self._by_concept.get(k, nothing) for k in sorted(found)] if found else []
+        for concept in concepts:
+            if concept[0] is not None:
+                idx.append(concept[0])
+        entity = self._entity
+        for f in flags:
+            row = entity.get(f)
+            if row is not None:
+                idx.append(row)
+        if flags:
+            for concept in concepts:
+                cross = concept[1]
+                for f in flags:
+                    row = cross.get(f)
+                    if row is not None:
+                        idx.append(row)
+        else:
+            for concept in concepts:
+                if concept[2] is not None:
+                    idx.append(concept[2])
+            if not found and not known and self._unknown is not None:
+                idx.append(self._unknown)
         idx.append(self._bias_row)
         logits = np.add.reduce(self._matrix.take(idx, axis=0), axis=0)
         best = int(logits.argmax())
-        confidence = float(1.0 / np.add.reduce(np.exp(logits - logits[best])))
+        logits -= logits[best]  # in place: fewer arrays, and numpy's call cost dominates here
+        np.exp(logits, out=logits)
+        confidence = float(1.0 / np.add.reduce(logits))
         return self._classes[best], confidence, language, language_confidence
 
     def predict(self, toks: list[str], entities: Entities) -> tuple[str, float]:
