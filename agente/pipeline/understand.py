@@ -343,9 +343,8 @@ class IntentScorer:
         idx.append(self._bias_row)
         logits = np.add.reduce(self._matrix.take(idx, axis=0), axis=0)
         best = int(logits.argmax())
-        logits -= logits[best]  # in place: fewer arrays, and numpy's call cost dominates here
-        np.exp(logits, out=logits)
-        confidence = float(1.0 / np.add.reduce(logits))
+        # softmax of the best class: numpy's cost per call dominates here, so the fewest calls
+        confidence = math.exp(float(logits[best]) - float(np.logaddexp.reduce(logits)))
         return self._classes[best], confidence, language, language_confidence
 
     def predict(self, toks: list[str], entities: Entities) -> tuple[str, float]:
