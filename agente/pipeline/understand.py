@@ -183,7 +183,7 @@ class IntentScorer:
     its language row, the concepts it names) depends on that word alone, so each word the
     models know is looked up once, at load, into one entry; a message then needs one pass over
     its words, a few lookups for the features that span words, and one numpy sum. A word the
-    models never saw is worked out when met, and remembered (up to ``MEMORY`` words).
+    models never saw is worked out when met, and remembered (up to ``MEMORY`` of them).
     """
 
     __slots__ = (
@@ -192,7 +192,7 @@ class IntentScorer:
         "_vocab",
     )  # fmt: skip
 
-    MEMORY = 50_000
+    MEMORY = 20_000  # about 500 bytes a word: at most some 10 MB
 
     def __init__(
         self, model: LinearModel, concepts: ConceptMatcher, language: LanguageScorer
