@@ -253,7 +253,11 @@ def _day_words() -> dict[str, str]:
 
 DAY_WORDS = _day_words()
 #: words that may start a day in words (a cheap test before the substitution)
-DAY_WORD_STARTS = frozenset(w.split()[0].split("-")[0] for w in DAY_WORDS) | {"first", "second"}
+DAY_WORD_STARTS = (
+    frozenset(w.split()[0].split("-")[0] for w in DAY_WORDS)
+    | frozenset(w.split()[0] for w in DAY_WORDS)  # "twenty-second" is one word
+    | {"first", "second"}
+)
 _DAY_WORD_RE = re.compile(
     r"(?<![\w-])(?:"
     + "|".join(sorted(map(re.escape, DAY_WORDS), key=len, reverse=True))
@@ -360,7 +364,7 @@ WEEKDAYS: dict[str, int] = {
 
 _ORD = r"(?:st|nd|rd|th|ro|do|to|mo|vo|no|er|o)?"
 _END = r"(?![\d/:]|[.,]\d)"
-_NOTCOUNT = r"(?!\s*(?:personas?|persons?|people|pessoas?|adult|nin|nen|chic|kid|child|crianc|beb|hab|room|quarto|cuarto|noche|night|noite|pax|huesped|guest|hora|hour|hs\b|am\b|pm\b|anos|years|meses|months|%))"
+_NOTCOUNT = r"(?!\s*(?:personas?|persons?|people|pessoas?|adult|nin|nen|chic|kid|child|crianc|beb|hab|room|quarto|cuarto|noche|night|noite|pax|huesped|guest|hora|hour|hs\b|am\b|pm\b|anos|years|meses|months|pernoite|diaria|%))"
 
 _PREFIXES = (
     "el", "del", "al", "dia", "do dia", "no dia", "o dia", "ao dia", "el dia", "the", "on the",
@@ -432,7 +436,8 @@ _CONNECTOR = re.compile(
 _LEAVE_WORDS = _words(
     """irnos salir salimos saldriamos saldremos salgo saliendo salida dejamos dejariamos volvemos
     regresamos checkout check-out leave leaving depart departing departure hasta until till ate
-    saimos sairemos sairiamos sair sairia partimos embora saida out checking-out"""
+    saimos sairemos sairiamos sair sairia saindo saio sairei partimos partindo embora saida out
+    checking-out dep dep."""
 )
 _LEAVE_PAIRS = frozenset(
     {("nos", "vamos"), ("nos", "iriamos"), ("nos", "iremos"), ("me", "voy"), ("me", "iria"),
@@ -840,6 +845,7 @@ def _scan(
         found.append((start, end, item2))
     found.sort(key=lambda f: f[0])
     items: list[_Mention | tuple[_Mention, _Mention]] = []
+    corrected = "sino" in s or " e sim" in s
     last_end = -1
     for start, end, item in found:
         if start < last_end:
@@ -853,8 +859,13 @@ def _scan(
             if _is_instead(before):
                 continue
             first.leave = _is_leaving(before)
+        if corrected and _CORRECTED_AFTER.match(s, end):
+            continue  # "no el viernes sino el sábado", "não na sexta e sim no sábado": dropped
         items.append(item)
     return items
+
+
+_CORRECTED_AFTER = re.compile(r"\s*,?\s*(?:sino|e\s+sim)\b")
 
 
 _PT_ONLY = frozenset({"segunda", "terca", "quarta", "quinta", "sexta"})
@@ -946,8 +957,11 @@ _RANGE_AHEAD = re.compile(
 
 
 def words_of(s: str) -> set[str]:
-    """The words of normalised text, cheaply (punctuation that ends words dropped)."""
-    return set(s.replace("?", " ").replace(",", " ").replace(".", " ").replace("!", " ").split())
+    """The words of normalised text, cheaply (punctuation that ends words dropped: "reserva:")."""
+    return set(
+        s.replace("?", " ").replace(",", " ").replace(".", " ").replace("!", " ").replace(":", " ")
+        .split()
+    )  # fmt: skip
 
 
 def occurrences(s: str, word: str) -> Iterator[int]:

@@ -180,10 +180,10 @@ _REF_WORDS = _words(
 )
 _NUMBER_KEYWORDS = frozenset({"numero", "nro", "number", "num"})
 _REF_AFTER_KEYWORD = re.compile(
-    r"(?:\s*(?:nro\.?|numero|num\.?|number|no\.?|nao|n\.|#|:|\.|es|is|la|el|de|da|do|e|mi|my|minha"
-    r"|code|codigo|id|ref|reference|-|\?|,)(?![a-z]))*\s*"
-    r"(?P<ref>(?=[a-z0-9-]*\d{3})[a-z0-9]{1,8}(?:-[a-z0-9]{1,10}){0,3})\b"
-)  # "4521", "RES-12345", "QX7-4410", "7781-B", "BK-2026-0091": three digits in a row somewhere
+    r"(?:\s*(?:nro\.?|numero|num\.?|number|no\.?|nao|n\.o|n\.|#|:|\.|es|is|la|el|de|da|do|e|a|o|mi|my|minha"
+    r"|code|codigo|id|ref|reference|por\s+favor|please|-|\?|,)(?![a-z]))*\s*"
+    r"(?P<ref>(?=(?:[a-z-]*\d){3})[a-z0-9]{1,8}(?:-[a-z0-9]{1,10}){0,3})\b"
+)  # "4521", "RES-12345", "QX7-4410", "7781-B", "BK-2026-0091", "88A21X": three digits or more
 _REF_HASH = re.compile(r"#\s?(?P<ref>[a-z0-9-]*\d{3,}[a-z0-9-]*)\b")
 _REF_DASH = re.compile(r"-\d{3,}[a-z0-9]*\b")
 _FILE_NAME = re.compile(r"[\w-]*\.(?:jpe?g|png|gif|webp|heic|pdf|docx?|txt)\b")
@@ -235,7 +235,19 @@ _CLOCK_WORDS = _NOON | _MIDNIGHT | {"meio", "meia"}
 # --- nights, people, rooms ---------------------------------------------------------------
 
 _NIGHT_NOUNS = frozenset(
-    ["noches", "noche", "nights", "night", "noites", "noite", "nts", "diarias", "diaria"]
+    [
+        "noches",
+        "noche",
+        "nights",
+        "night",
+        "noites",
+        "noite",
+        "nts",
+        "diarias",
+        "diaria",
+        "pernoites",
+        "pernoite",
+    ]
 )
 _NIGHT_SKIP = frozenset(["sola", "solo", "single", "only", "unica", "so"])
 _NIGHT_NOT_BEFORE = _words(
@@ -247,12 +259,14 @@ _NIGHT_NOT_BEFORE = _words(
 _MORE_AFTER = re.compile(r"\s*(?:mas|extra|more|a\s+mais|adicional|additional)\b")
 _ADULT_NOUNS = frozenset(["adultos", "adulto", "adults", "adult", "mayores", "grownups", "grandes"])
 _CHILD_PLURALS = _words(
-    """ninos ninas nenes nenas chicos chicas hijos hijas menores bebes bebas kids children babies
-    infants toddlers sons daughters criancas filhos filhas nenens"""
+    """ninos ninas nenes nenas chicos chicas hijos hijas menores bebes bebas gurises gurisas meninos
+    meninas kids
+    children babies infants toddlers sons daughters criancas filhos filhas nenens"""
 )
 _CHILD_SINGULARS = _words(
-    """nino nina nene nena chico chica hijo hija menor bebe beba kid child baby infant toddler son
-    daughter crianca filho filha nenem"""
+    """nino nina nene nena chico chica hijo hija menor bebe beba guri gurisa menino menina kid child
+    baby infant
+    toddler son daughter crianca filho filha nenem"""
 )
 _CHILD_NOUNS = _CHILD_PLURALS | _CHILD_SINGULARS
 _CHILD_SKIP = frozenset(
@@ -288,15 +302,19 @@ _KIDS_ARE = re.compile(
 _YEAR_OLD = re.compile(
     r"\b(?:(my|our|mi|un|una|a|an)\s+)?(\d{1,2})[\s-]*(?:years?|yrs?)[\s-]*old\b"
 )
+_AGE_WORDS = "|".join(
+    sorted((w for w, n in NUMBER_WORDS.items() if n <= 17), key=len, reverse=True)
+)
 _AGE = (
-    r"\d{1,2}(?:\s*(?:anos|ano|years?|yrs?|y/?o|meses|mes|months?))?"
+    r"(?:\d{1,2}(?:\s*(?:anos|ano|years?|yrs?|y/?o|meses|mes|months?))?"
+    rf"|(?:{_AGE_WORDS})\s+(?:anos|ano|years?|yrs?|meses|mes|months?)\b)"  # "de cinco años"
     r"(?!\s*(?:/|-|noche|night|noite|hab|room|quarto|cuarto|adult|persona|people|pessoa|dia|day))"
 )
 _AGES_AT = re.compile(
     rf"\s*,?\s*(?:de|of|aged|ages?|com|con|with|de\s+idades?|de\s+edades?)?\s*{_AGE}"
     rf"(?:\s*(?:,|y|e|and|&)\s*{_AGE})*"
 )
-_AGE_ITEM = re.compile(r"(\d{1,2})(\s*(?:meses|mes|months?))?")
+_AGE_ITEM = re.compile(rf"\b(\d{{1,2}}|{_AGE_WORDS})\b(\s*(?:meses|mes|months?))?")
 _PERSON_NOUNS = _words(
     """personas persona persons person people pessoas pessoa pax huespedes huesped guests guest
     hospedes hospede ppl"""
@@ -311,7 +329,7 @@ _ROOM_ADJECTIVES = _words(
 )
 _GUEST_WORDS = _words(
     """somos seriamos seremos vamos viajamos we we're we'll there son seran serian sao total grupo
-    group party family familia para pra for quedariamos quedaremos entran caben cabem entram"""
+    group party family familia para pra for quedariamos quedaremos entran caben cabem entram us"""
 )
 _GUESTS_AT = re.compile(
     r"(?:somos|seriamos|seremos|vamos\s+a\s+ser|vamos\s+ser|viajamos|quedariamos|quedaremos"
@@ -329,6 +347,16 @@ _GUESTS_FOLLOW = re.compile(
     r"|com|y|e|and|mas|\+)\b)"
 )
 _AND = re.compile(r"\s*(?:y|e|and|con|with|com|mas|\+)\s+")
+_COUNT_CORRECTED = re.compile(rf"\s*,?\s*(?:sino|e\s+sim)\s+(?:(?:somos|sao)\s+)?(?P<n>{_NUM})\b")
+_ME_PLUS = re.compile(
+    rf"\b(?:eu\s+e\s+mais\s+(?P<n>{_NUM})"
+    rf"|me\s+(?:and|plus|\+)\s+(?P<n2>{_NUM})\s+(?:others|more|friends|mates|colleagues)"
+    rf"|yo\s+y\s+(?P<n3>{_NUM})\s+(?:mas|amig[oa]s?))\b"
+)
+_OF_US = re.compile(
+    rf"\b(?P<n>{_NUM})\s+of\s+us\b"
+    r"(?!\s+(?:is|are|will|would|has|have|need|needs|can|could|want|wants|was|were)\b)"
+)  # "four of us", "just the two of us": the party; not "two of us are vegetarian"
 _CHILD_PHRASE_AT = re.compile(
     rf"(?:{_NUM}|a|an|mi|my|meu|minha)\s+(?:(?:small|little|pequenos?|chiquitos?)\s+)?"
     rf"(?:{'|'.join(sorted(_CHILD_NOUNS, key=len, reverse=True))})\b"
@@ -377,7 +405,9 @@ _ROOM_WORDS: dict[str, str] = {
 }  # fmt: skip
 _ROOM_WORD_SET = frozenset(_ROOM_WORDS)
 _TWO = frozenset({"dos", "2", "duas", "two"})
-_ROOM_NAMES = frozenset({"habitacion", "cuarto", "quarto", "room"})
+_ROOM_NAMES = frozenset(
+    {"habitacion", "habitaciones", "cuarto", "cuartos", "quarto", "quartos", "room", "rooms"}
+)
 # "la simple", "la familiar": the article stands for the room ("me pasás el precio de la simple?")
 _ROOM_ARTICLES = frozenset({"la", "las"})  # not "una": "una simple pregunta"
 _DOUBLE_CHARGE = re.compile(r"\b(?:cobr\w*|pagu?e\w*|cargaron|charged)\s*$")
@@ -408,13 +438,15 @@ _AMENITY_WORDS: dict[str, str] = {
         "wifi",
     ),
     **dict.fromkeys(
-        _split("""pileta piletas pile piscina piscinas pscina pool pools swimming"""),
+        _split(
+            """pileta piletas pile piscina piscinas pscina alberca albercas pool pools swimming"""
+        ),
         "pool",
     ),
     **dict.fromkeys(
         _split(
             """cochera cocheras estacionamiento estacionar estacionamento parking garage garagem
-            aparcamiento car park"""
+            aparcamiento parqueadero parqueaderos parqueo car park"""
         ),
         "parking",
     ),
@@ -431,7 +463,7 @@ _AMENITY_WORDS: dict[str, str] = {
         "restaurant",
     ),
     **dict.fromkeys(
-        _split("""lavanderia laundry lavado lavagem"""),
+        _split("""lavanderia laundry lavado lavagem washing"""),
         "laundry",
     ),
     **dict.fromkeys(
@@ -463,6 +495,7 @@ _AMENITY_PHRASES = {
     ),
     "lavado": re.compile(r"lavado\s+de\s+ropa\b"),
     "lavagem": re.compile(r"lavagem\s+de\s+roupa\b"),
+    "washing": re.compile(r"washing\s+machines?\b"),
     "airport": re.compile(r"airport\s+(?:pick\s?up|shuttle|transfer)"),
 }
 _BROKEN = re.compile(
@@ -576,14 +609,14 @@ _CHILD_ALLOWED_AFTER = re.compile(
 
 _PEOPLE_WORDS = (
     _ADULT_NOUNS | _CHILD_NOUNS | _PERSON_NOUNS | _GUEST_WORDS | _COUPLE_WORDS | _ALONE_WORDS
-    | _COUPLES_WORDS | {"me", "eu"}
+    | _COUPLES_WORDS | {"me", "eu", "yo"}
 )  # fmt: skip
 _TRIGGERS = (
     TRIGGER_WORDS | _NOON | _MIDNIGHT | {"meio", "meia"} | _NIGHT_NOUNS | _ADULT_NOUNS
     | _CHILD_NOUNS | _PERSON_NOUNS | _ROOM_NOUNS | _GUEST_WORDS | _COUPLE_WORDS | _ALONE_WORDS
     | _COUPLES_WORDS | {"semana", "semanas", "week", "weeks"}
     | _ROOM_WORD_SET | _AMENITY_WORD_SET | _TOPIC_WORD_SET | _REF_WORDS | _PHONE_WORDS
-    | frozenset(MONTHS) | {"me", "eu", "just", "only"}
+    | frozenset(MONTHS) | {"me", "eu", "yo", "just", "only"}
 )  # fmt: skip
 
 
@@ -799,8 +832,8 @@ _WEEKS = re.compile(
 
 
 _SHIFT = re.compile(
-    r"\b(?:corr|mov|pas|adelant|atras|posterg|postpon|push|shift|adi|antecip|delay|move)\w*"
-)
+    r"\b(?:corr|mov|pas|adelant|atras|posterg|postpon|push|shift|adi|antecip|delay|move|falt)\w*"
+)  # "faltando uma semana", "faltan dos semanas": how long before, not a stay
 
 
 def _weeks(s: str) -> int | None:
@@ -814,7 +847,7 @@ def _weeks(s: str) -> int | None:
 def _ages(text: str, count: int) -> list[int]:
     ages = []
     for m in _AGE_ITEM.finditer(text):
-        age = 0 if m.group(2) else int(m.group(1))
+        age = 0 if m.group(2) else (_value(m.group(1)) or 0)
         if age <= 17:
             ages.append(age)
     return ages[:count]
@@ -870,6 +903,9 @@ def _people(
             n = _value(word) or 0
             if not 1 <= n <= 99:
                 continue
+            if (fixed := _COUNT_CORRECTED.match(s, end)) and 1 <= (_value(fixed["n"]) or 0) <= 99:
+                guests = _value(fixed["n"])  # "no somos 3 sino 4": the corrected count
+                break
             if not _GUESTS_FOLLOW.match(s, end) or _ADULT_AHEAD.match(s, end):
                 continue
             if word in _ARTICLES and not re.match(r"\s*(?:persona|pessoa|person)", s[end:]):
@@ -880,6 +916,14 @@ def _people(
                 break
             guests = n
             break
+    if guests is None and not words.isdisjoint(("eu", "me", "yo")) and (m := _ME_PLUS.search(s)):
+        n = _value(m["n"] or m["n2"] or m["n3"]) or 0
+        if 1 <= n <= 98:
+            guests = n + 1  # "sou eu e mais um", "me and 3 friends", "yo y dos amigos"
+    if guests is None and "us" in words and (m := _OF_US.search(s)):
+        n = _value(m["n"]) or 0
+        if 2 <= n <= 99:
+            guests = n
     if guests is None:
         for p, _ in _hits(s, words, _PERSON_NOUNS):
             before = _previous(s, p)
@@ -948,8 +992,8 @@ def _room_type(s: str, words: AbstractSet[str]) -> str | None:
         if word in ("camas", "beds"):
             if last in ("single", "twin") and len(before) >= 2:
                 last = before[-2]
-            if not (last in _TWO or s.startswith(" separadas", end)):
-                continue
+            if not (last in _TWO or (s.startswith(" separadas", end) and _value(last) is None)):
+                continue  # "dos camas", "camas separadas"; not "tres camas separadas"
         elif word in ("individual", "individuales", "individuais", "solteiro", "simple", "simples",
                       "single"):  # fmt: skip
             if last in ("cama", "camas", "de") and (len(before) < 2 or before[-2] != "quarto"):

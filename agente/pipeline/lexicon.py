@@ -102,6 +102,7 @@ CONCEPTS: dict[str, list[str]] = {
         "cafe da manha", "cafe", "estacionamento", "garagem", "traslado", "transfer", "shuttle",
         "calefaccion", "heating", "ar-condicionado", "ar condicionado", "servicios", "services",
         "amenities", "comodidades", "incluye", "include", "includes", "inclui", "tv", "frigobar",
+        "alberca", "parqueadero", "parqueo", "washing machine",
     ],
     "LOCATION": [
         "dire", "ubicacion", "encuentro", "encontrar", "find you", "queda", "ficam", "fica", "cartel", "sign",

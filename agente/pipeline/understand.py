@@ -65,6 +65,7 @@ _NO_STAY_DATES = frozenset(
         "cancel_reservation",
         "greeting",
         "goodbye",
+        "payment_proof",  # "hoy hice el depósito": the day of a payment, not of a stay
     }
 )
 _EMPTY = Entities()
@@ -77,7 +78,7 @@ _TOPIC_HINT_WORDS = {
     "pets": "perro perros gato gatos mascota mascotas dog dogs cat cats pet pets",
     "smoking": "fumar smoke smoking fumo fumante cigarro",
     "id_documents": "documento documentos dni passport pasaporte id identidad",
-    "extra_bed": "cama camas bed beds colchon cuna cot crib berco",
+    "extra_bed": "cama camas bed beds colchon colchones colchao colchoes mattress cuna cot crib berco",
     "children": """nino nina ninos ninas nene nena nenes nenas chico chicos chica chicas hijo
         hija hijos hijas menor menores bebe bebes kid kids child children baby babies infant
         infants toddler teen teens teenager crianca criancas filho filha filhos filhas nenem""",

@@ -828,6 +828,67 @@ DEV4_CASES = [
 ]  # fmt: skip
 
 
+DEV5_CASES = [
+    # Uruguayan "gurí"; ages said in words with their unit
+    ("¿tienen lugar del 3 al 7 de enero para dos adultos y un gurí de 4?", dt.date(2026, 12, 10),
+     {"check_in": "2027-01-03", "check_out": "2027-01-07", "nights": 4, "adults": 2,
+      "children": 1, "children_ages": [4], "guests": 3}),
+    ("Dos adultos y una nena de cinco años", dt.date(2026, 3, 1),
+     {"adults": 2, "children": 1, "children_ages": [5], "guests": 3}),
+    ("un nene de 3 años y una nena de seis años", dt.date(2026, 3, 1),
+     {"children": 2, "children_ages": [3, 6]}),
+    # corrections keep the corrected value
+    ("ya no vamos a llegar el viernes sino el sábado, es la RSV-20931", dt.date(2027, 6, 16),
+     {"check_in": "2027-06-19", "booking_ref": "RSV-20931"}),
+    ("não na sexta e sim no sábado", dt.date(2027, 6, 16), {"check_in": "2027-06-19"}),
+    ("perdón, no somos 3 sino 4", dt.date(2026, 3, 1), {"guests": 4}),
+    ("four of us", dt.date(2026, 3, 1), {"guests": 4}),
+    ("just the two of us", dt.date(2026, 3, 1), {"guests": 2}),
+    ("two of us are vegetarian", dt.date(2026, 3, 1), {}),
+    # references: "por favor" between keyword and number; letters among the digits
+    ("kiero cambiar las fechas d mi reserva xfa, es la 40012", dt.date(2026, 3, 1),
+     {"booking_ref": "40012"}),
+    ("tengo una reserva, localizador 88A21X", dt.date(2026, 3, 1), {"booking_ref": "88A21X"}),
+    # regional words for amenities; plural room names; "tres camas separadas" is not a twin
+    ("¿Hay alberca y estacionamiento?", dt.date(2026, 3, 1), {"amenities": ["pool", "parking"]}),
+    ("¿cuentan con parqueadero y restaurante?", dt.date(2026, 3, 1),
+     {"amenities": ["parking", "restaurant"]}),
+    ("do you have a washing machine we can use", dt.date(2026, 3, 1),
+     {"amenities": ["laundry"]}),
+    ("las tarifas de sus habitaciones familiares", dt.date(2026, 3, 1), {"room_type": "family"}),
+    ("la triple tiene tres camas separadas?", dt.date(2026, 3, 1), {"room_type": "triple"}),
+    # hyphenated English ordinals; "dep." as the departure
+    ("anything for the twenty-second of March through the twenty-fifth?", dt.date(2027, 2, 10),
+     {"check_in": "2027-03-22", "check_out": "2027-03-25", "nights": 3}),
+    ("Pls reserve 1 single, arr. 9 Feb, dep. 12 Feb.", dt.date(2027, 1, 25),
+     {"check_in": "2027-02-09", "check_out": "2027-02-12", "nights": 3, "room_type": "single"}),
+    # Portuguese: "eu e mais N", "meninos", "saindo", "pernoite", "faltando uma semana"
+    ("sou eu e mais um", dt.date(2027, 5, 28), {"guests": 2}),
+    ("vai ser eu e mais três", dt.date(2027, 5, 28), {"guests": 4}),
+    ("me and 3 friends", dt.date(2027, 5, 28), {"guests": 4}),
+    ("somos dois adultos e dois meninos de 6 e 9 anos", dt.date(2026, 9, 15),
+     {"adults": 2, "children": 2, "children_ages": [6, 9], "guests": 4}),
+    ("entrando dia vinte de janeiro e saindo dia vinte e quatro", dt.date(2027, 12, 10),
+     {"check_in": "2028-01-20", "check_out": "2028-01-24", "nights": 4}),
+    ("reserva 2 quartos de casal p/ sabado, 1 pernoite so", dt.date(2027, 7, 13),
+     {"check_in": "2027-07-17", "check_out": "2027-07-18", "nights": 1, "rooms": 2,
+      "room_type": "double"}),
+    ("se eu desistir faltando uma semana eu perco o sinal?", dt.date(2027, 7, 13), {}),
+    # references after "localizador:", "é a", "n.º"
+    ("anota aí o localizador: 73920", dt.date(2028, 5, 6), {"booking_ref": "73920"}),
+    ("tenho que remarcar as datas, a reserva é a 48213", dt.date(2026, 2, 9),
+     {"booking_ref": "48213"}),
+    ("peço que anulem a reserva n.º 66021.", dt.date(2026, 2, 9), {"booking_ref": "66021"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "today", "expected"), DEV5_CASES)
+def test_cases_found_on_the_fifth_dev_set(
+    text: str, today: dt.date, expected: dict[str, Any]
+) -> None:
+    assert extract(text, today) == expected
+
+
 @pytest.mark.parametrize(("text", "today", "expected"), DEV4_CASES)
 def test_cases_found_on_the_fourth_dev_set(
     text: str, today: dt.date, expected: dict[str, Any]

@@ -160,6 +160,15 @@ def test_contract_examples(text: str, intent: str) -> None:
     assert understand(text, today=dt.date(2026, 11, 22)).intent == intent
 
 
+def test_a_payment_proof_keeps_no_stay_dates() -> None:
+    """ "today" in a payment proof is the day of the payment, not the first night of a stay."""
+    result = understand(
+        "hoy hice el depósito de la seña, te mando el comprobante", today=dt.date(2026, 8, 4)
+    )
+    assert result.intent == "payment_proof"
+    assert (result.entities.check_in, result.entities.check_out) == (None, None)
+
+
 @given(text=st.text())
 def test_the_folded_language_scorer_answers_like_the_model(text: str) -> None:
     from agente.pipeline.languages import language_features
