@@ -91,15 +91,6 @@ class LanguageScorer:
     def bias(self) -> tuple[float, float, float]:
         return self._bias
 
-    @property
-    def none(self) -> tuple[float, float, float]:
-        """The row added when a message has no word at all."""
-        return self._none
-
-    @property
-    def classes(self) -> tuple[str, ...]:
-        return self._classes
-
     def words(self) -> list[str]:
         """The words whose rows were summed at load."""
         return list(self._rows)
@@ -125,7 +116,12 @@ class LanguageScorer:
             a += row[0]
             b += row[1]
             c += row[2]
-        if not seen:
+        return self.decide(a, b, c, words=seen)
+
+    def decide(self, a: float, b: float, c: float, *, words: bool) -> tuple[str, float]:
+        """The language and its probability from the three summed scores (bias included);
+        ``words``: whether the message had any word at all."""
+        if not words:
             a, b, c = a + self._none[0], b + self._none[1], c + self._none[2]
         top = max(a, b, c)
         best = 0 if a == top else 1 if b == top else 2

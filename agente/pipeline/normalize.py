@@ -112,34 +112,26 @@ def _fold(text: str) -> str:
 
 # The letters of es/pt/en and the marks guests type, folded one by one; only text that still
 # holds other non-ASCII characters pays for full Unicode decomposition.
-_TABLE = str.maketrans(
-    {
-        **{
-            a: b
-            for a, b in zip(
-                "áàâãäåéèêëíìîïóòôõöúùûüçñýÿ", "aaaaaaeeeeiiiiooooouuuucnyy", strict=True
-            )
-        },
-        "¿": " ",
-        "¡": " ",
-        "º": "o",
-        "ª": "a",
-        "\u2019": "'",
-        "\u2018": "'",
-        "“": " ",
-        "”": " ",
-        "…": " ",
-        "\u2013": "-",
-        "—": "-",
-    }
-)
+_FOLDS = {
+    **dict(zip("áàâãäåéèêëíìîïóòôõöúùûüçñýÿ", "aaaaaaeeeeiiiiooooouuuucnyy", strict=True)),
+    "¿": " ",
+    "¡": " ",
+    "º": "o",
+    "ª": "a",
+    "\u2019": "'",
+    "\u2018": "'",
+    "“": " ",
+    "”": " ",
+    "…": " ",
+    "\u2013": "-",
+    "—": "-",
+}
 
 
 _KEPT = frozenset("abcdefghijklmnopqrstuvwxyz0123456789/:@#.,?!+-_%$' \n")
 # ASCII text skips the Unicode work: one byte table lower-cases it and blanks what _KEEP would
 _ASCII = bytes(ord(c.lower()) if c.lower() in _KEPT else ord(" ") for c in map(chr, range(256)))
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_FOLDS = {chr(c): v for c, v in _TABLE.items()}
 _TRIPLE = re.compile(r"([a-z])\1\1")  # finds what _REPEATS replaces, at half the cost
 
 

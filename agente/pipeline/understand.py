@@ -298,12 +298,7 @@ class IntentScorer:
         if phrase:
             found |= self._concepts.phrase_hits(toks)
 
-        if not words:
-            none = self._language.none
-            a, b, c = a + none[0], b + none[1], c + none[2]
-        top = max(a, b, c)
-        language = self._language.classes[0 if a == top else 1 if b == top else 2]
-        language_confidence = 1.0 / (math.exp(a - top) + math.exp(b - top) + math.exp(c - top))
+        language, language_confidence = self._language.decide(a, b, c, words=words)
 
         if toks:
             first = toks[0] if toks[0].isalpha() else word_shape(toks[0])
@@ -416,15 +411,6 @@ class Understander:
             language=language,
             entities=entities_for(intent, entities, toks),
         )
-
-    def detect_language(self, toks: list[str], hint: str | None) -> str:
-        """es, en or pt. A short message that could be any of them keeps the hint."""
-        if not toks:
-            return hint if hint in LANGUAGES else "es"
-        language, confidence = self.language_scorer.predict(toks)
-        if hint in LANGUAGES and confidence < 0.75:
-            return hint
-        return language
 
 
 @functools.cache
