@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["features", "word_shape"]
+__all__ = ["features", "word_features", "word_shape"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
 _TIME = re.compile(r"^\d{1,2}(?::\d{2})?(?:hs?|am|pm)$")
@@ -29,6 +29,16 @@ def word_shape(token: str) -> str:
     return token
 
 
+def word_features(shape: str, frequent: frozenset[str] = frozenset()) -> list[str]:
+    """The features of one word (already folded by ``word_shape``): the word, and its
+    character 3-grams when it is not ``frequent``."""
+    out = ["w:" + shape]
+    if len(shape) >= 4 and shape[0] != "<" and shape not in frequent:
+        padded = "<" + shape + ">"
+        out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
+    return out
+
+
 def features(tokens: list[str], frequent: frozenset[str] = frozenset()) -> list[str]:
     """The feature strings of a tokenised, normalised message.
 
@@ -40,11 +50,8 @@ def features(tokens: list[str], frequent: frozenset[str] = frozenset()) -> list[
     prev = "<s>"
     for token in tokens:
         shape = token if token.isalpha() else word_shape(token)
-        out.append("w:" + shape)
+        out.extend(word_features(shape, frequent))
         prev = shape
-        if len(shape) >= 4 and shape[0] != "<" and shape not in frequent:
-            padded = "<" + shape + ">"
-            out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
     if tokens:
         out.append("first:" + word_shape(tokens[0]))
         out.append("last:" + prev)

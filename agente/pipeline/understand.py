@@ -19,7 +19,7 @@ import numpy as np
 
 from agente.pipeline.concepts import ConceptMatcher
 from agente.pipeline.entities import Entities, extract_entities
-from agente.pipeline.features import features, word_shape
+from agente.pipeline.features import features, word_features, word_shape
 from agente.pipeline.languages import LanguageScorer, language_features
 from agente.pipeline.linear import LinearModel
 from agente.pipeline.normalize import normalize, tokens
@@ -208,7 +208,7 @@ class IntentScorer:
         shapes = [f[2:] for f in vocab if f.startswith("w:")]
         rows = []
         for shape in shapes:
-            idx = [vocab[f] for f in self._word_features(shape) if f in vocab]
+            idx = [vocab[f] for f in word_features(shape, self._frequent) if f in vocab]
             rows.append(weights.take(idx, axis=0).sum(axis=0))
         # the bias is one more row, added to every message's sum
         stacked = np.vstack([weights, *([np.array(rows)] if rows else []), model._b64[None, :]])
@@ -239,13 +239,6 @@ class IntentScorer:
         self._table: dict[str, _Word] = {w: self._word(w) for w in sorted(words)}
         self._memory = len(self._table) + self.MEMORY
 
-    def _word_features(self, shape: str) -> list[str]:
-        out = ["w:" + shape]
-        if len(shape) >= 4 and shape[0] != "<" and shape not in self._frequent:
-            padded = "<" + shape + ">"
-            out.extend("c:" + padded[i : i + 3] for i in range(len(padded) - 2))
-        return out
-
     def _word(self, token: str) -> _Word:
         shape = token if token.isalpha() else word_shape(token)
         row = self._tokens.get(shape)
@@ -253,7 +246,7 @@ class IntentScorer:
             rows: tuple[int, ...] = (row,)
         else:
             vocab = self._vocab
-            rows = tuple(vocab[f] for f in self._word_features(shape) if f in vocab)
+            rows = tuple(vocab[f] for f in word_features(shape, self._frequent) if f in vocab)
         return (
             rows,
             shape,
